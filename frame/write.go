@@ -1,0 +1,228 @@
+package frame
+
+import (
+	crand "crypto/rand"
+	"errors"
+	"io"
+	"math/rand/v2"
+	"net"
+)
+
+// DefaultBufferSize is the size of a Writer's buffer when Reset is given 0.
+const DefaultBufferSize = 4096
+
+// A Writer writes frames to a stream. As a client's writer it masks every
+// frame with a fresh key from a ChaCha8 stream seeded by crypto/rand
+// (RFC 6455 §5.3 requires keys a peer cannot predict), copying the payload
+// into its buffer as it masks, so the caller's slice is never changed.
+// As a server's writer it copies small payloads behind the header and
+// writes large ones straight from the caller's slice with one vectored
+// write (writev on a TCP connection).
+//
+// A Writer is not safe for concurrent use.
+type Writer struct {
+	w      io.Writer
+	mask   bool
+	size   int
+	buf    []byte
+	vec    [2][]byte
+	bufs   net.Buffers
+	rng    *rand.ChaCha8
+	broken bool
+}
+
+// Reset makes fw write to w, masking frames if mask is true, with a buffer
+// of size bytes (0 means DefaultBufferSize; never below MaxHeaderSize+1).
+// The buffer is allocated on first use.
+func (fw *Writer) Reset(w io.Writer, mask bool, size int) {
+	if size <= 0 {
+		size = DefaultBufferSize
+	}
+	size = max(size, MaxHeaderSize+1)
+	if cap(fw.buf) != size {
+		fw.buf = nil
+	}
+	fw.w, fw.mask, fw.size, fw.broken = w, mask, size, false
+}
+
+// Broken reports whether a write failed after part of a frame reached the
+// stream. The peer then holds a truncated frame, and the stream is
+// unusable for further frames.
+func (fw *Writer) Broken() bool { return fw.broken }
+
+// WriteFrame writes one frame with header h and the given payload. It sets
+// h.Length from the payload and, for a masking writer, h.Masked and h.Mask.
+// On error, Broken says whether part of the frame was written.
+func (fw *Writer) WriteFrame(h Header, payload []byte) error {
+	if fw.broken {
+		return errBroken
+	}
+	if fw.buf == nil {
+		fw.buf = make([]byte, 0, fw.size)
+	}
+	h.Length = int64(len(payload))
+	h.Masked = fw.mask
+	if fw.mask {
+		fw.newKey(&h.Mask)
+	}
+	buf := AppendHeader(fw.buf[:0], h)
+	if !fw.mask {
+		if len(payload) <= cap(buf)-len(buf) {
+			return fw.write(append(buf, payload...), 0)
+		}
+		fw.vec[0], fw.vec[1] = buf, payload
+		fw.bufs = fw.vec[:]
+		n, err := fw.bufs.WriteTo(fw.w)
+		fw.vec = [2][]byte{}
+		if err != nil && n > 0 {
+			fw.broken = true
+		}
+		return err
+	}
+	pos, sent := 0, 0
+	for {
+		k := min(len(payload), cap(buf)-len(buf))
+		start := len(buf)
+		buf = append(buf, payload[:k]...)
+		pos = Mask(h.Mask, pos, buf[start:])
+		payload = payload[k:]
+		if err := fw.write(buf, sent); err != nil {
+			return err
+		}
+		if len(payload) == 0 {
+			return nil
+		}
+		sent += len(buf)
+		buf = buf[:0]
+	}
+}
+
+var errBroken = errors.New("frame: stream broken by an earlier partial write")
+
+// write writes b, the part of a frame after the first sent bytes.
+func (fw *Writer) write(b []byte, sent int) error {
+	n, err := fw.w.Write(b)
+	if err != nil && sent+n > 0 {
+		fw.broken = true
+	}
+	return err
+}
+
+func (fw *Writer) newKey(key *[4]byte) {
+	if fw.rng == nil {
+		var seed [32]byte
+		crand.Read(seed[:]) // never fails (crypto/rand, Go 1.24+)
+		fw.rng = rand.NewChaCha8(seed)
+	}
+	v := uint32(fw.rng.Uint64())
+	key[0], key[1], key[2], key[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
+}
+
+// A FrameWriter writes one frame; Writer is one, and so is anything that
+// adds locking or deadlines around it.
+type FrameWriter interface {
+	WriteFrame(h Header, payload []byte) error
+}
+
+var errWriterClosed = errors.New("frame: write to a closed message")
+
+// A MessageWriter sends one message as a run of frames no longer than its
+// buffer (RFC 6455 §5.4): the first frame carries the opcode and RSV bits,
+// the rest are continuations, and Close sends the last with FIN set. It
+// buffers small writes into whole frames and sends large ones straight
+// from the caller's slice.
+//
+// A MessageWriter is not safe for concurrent use.
+type MessageWriter struct {
+	w       FrameWriter
+	op      Opcode
+	rsv     byte
+	buf     []byte
+	started bool
+	closed  bool
+}
+
+// Reset starts a new message of type op on w, with rsv set on its first
+// frame. buf's capacity is the largest payload of any frame but the last;
+// a buffer of capacity 0 sends each Write as a frame. buf's contents are
+// overwritten.
+func (mw *MessageWriter) Reset(w FrameWriter, op Opcode, rsv byte, buf []byte) {
+	*mw = MessageWriter{w: w, op: op, rsv: rsv, buf: buf[:0]}
+}
+
+// Write buffers p, sending full frames as they fill.
+func (mw *MessageWriter) Write(p []byte) (int, error) {
+	if mw.closed {
+		return 0, errWriterClosed
+	}
+	total := len(p)
+	size := cap(mw.buf)
+	for len(p) > 0 {
+		switch {
+		case size == 0:
+			if err := mw.send(p, false); err != nil {
+				return 0, err
+			}
+			return total, nil
+		case len(mw.buf) == size:
+			if err := mw.send(mw.buf, false); err != nil {
+				return total - len(p), err
+			}
+			mw.buf = mw.buf[:0]
+		case len(mw.buf) == 0 && len(p) > size:
+			if err := mw.send(p[:size], false); err != nil {
+				return total - len(p), err
+			}
+			p = p[size:]
+		default:
+			k := copy(mw.buf[len(mw.buf):size], p)
+			mw.buf = mw.buf[:len(mw.buf)+k]
+			p = p[k:]
+		}
+	}
+	return total, nil
+}
+
+// Flush sends what is buffered as a frame that is not the last, so the
+// peer sees it now. It does nothing when nothing is buffered.
+func (mw *MessageWriter) Flush() error {
+	if mw.closed {
+		return errWriterClosed
+	}
+	if len(mw.buf) == 0 {
+		return nil
+	}
+	err := mw.send(mw.buf, false)
+	mw.buf = mw.buf[:0]
+	return err
+}
+
+// Close sends what is buffered as the final frame of the message.
+func (mw *MessageWriter) Close() error {
+	if mw.closed {
+		return errWriterClosed
+	}
+	mw.closed = true
+	err := mw.send(mw.buf, true)
+	mw.buf = mw.buf[:0]
+	return err
+}
+
+func (mw *MessageWriter) send(p []byte, fin bool) error {
+	h := Header{Fin: fin, Opcode: OpContinuation}
+	if !mw.started {
+		h.Opcode, h.Rsv = mw.op, mw.rsv
+		mw.started = true
+	}
+	return mw.w.WriteFrame(h, p)
+}
+
+// WriteEncoded writes b, one or more whole frames encoded beforehand, such
+// as a broadcast message encoded once for many connections. Broken
+// reports a partial write as for WriteFrame.
+func (fw *Writer) WriteEncoded(b []byte) error {
+	if fw.broken {
+		return errBroken
+	}
+	return fw.write(b, 0)
+}

@@ -1,0 +1,80 @@
+package ws
+
+import (
+	"bufio"
+	"bytes"
+	"io"
+	"net"
+	"net/http"
+
+	"github.com/ab7c482b/websocket/handshake"
+)
+
+// AcceptOptions configures Accept. The zero value accepts same-origin and
+// non-browser clients with no subprotocol and the default Config.
+type AcceptOptions struct {
+	Config
+	// Subprotocols lists the subprotocols the server speaks, in order of
+	// preference; the first one the client also offered is chosen. With
+	// none in common the connection has no subprotocol.
+	Subprotocols []string
+	// OriginPatterns lists host patterns (path.Match syntax, such as
+	// "*.example.com" or "localhost:*") of the browser origins allowed
+	// besides the request's own host. A request from any other origin is
+	// refused with 403 Forbidden: without this check, any web page a user
+	// visits could open a connection with the user's cookies. Requests
+	// without an Origin header (non-browser clients) are always allowed.
+	OriginPatterns []string
+	// CheckOrigin, if set, replaces the origin policy above; a non-nil
+	// error refuses the request with 403.
+	CheckOrigin func(r *http.Request) error
+	// Header holds extra headers for the 101 response, such as Set-Cookie.
+	Header http.Header
+}
+
+// Accept completes the server's opening handshake on an HTTP request
+// (RFC 6455 §4.2) and returns the connection. opts may be nil.
+//
+// If the request is not an acceptable WebSocket handshake, Accept has
+// already written the HTTP error response (400, 403, 405 or 426 with
+// "Sec-WebSocket-Version: 13") and returns a *handshake.Error saying why.
+// It works through middleware that wraps the ResponseWriter, as long as
+// the wrapper has an Unwrap method (see http.ResponseController). After
+// Accept returns a Conn, the handler must not use w or r.Body again; the
+// Conn outlives the handler.
+func Accept(w http.ResponseWriter, r *http.Request, opts *AcceptOptions) (*Conn, error) {
+	var o AcceptOptions
+	if opts != nil {
+		o = *opts
+	}
+	res, err := handshake.Upgrade(w, r, &handshake.UpgradeOptions{
+		Subprotocols:   o.Subprotocols,
+		CheckOrigin:    o.CheckOrigin,
+		OriginPatterns: o.OriginPatterns,
+		Header:         o.Header,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return NewConn(res.Conn, &ConnOptions{
+		Config:      o.Config,
+		Subprotocol: res.Subprotocol,
+		Reader:      rebuffer(res.Reader, res.Conn, o.ReadBufferSize),
+	}), nil
+}
+
+// rebuffer returns a reader of our own size straight over conn, carrying
+// over whatever the handshake's reader had buffered. The handshake's reader
+// may sit on layers (net/http's connection reader, a header size limit)
+// that would cost on every read for the life of the connection.
+func rebuffer(br *bufio.Reader, conn net.Conn, size int) *bufio.Reader {
+	if size <= 0 {
+		size = DefaultBufferSize
+	}
+	n := br.Buffered()
+	if n == 0 {
+		return bufio.NewReaderSize(conn, size)
+	}
+	early, _ := br.Peek(n)
+	return bufio.NewReaderSize(io.MultiReader(bytes.NewReader(bytes.Clone(early)), conn), size)
+}

@@ -1,0 +1,61 @@
+package ws
+
+import (
+	"context"
+	"errors"
+	"sync"
+
+	"github.com/ab7c482b/websocket/frame"
+)
+
+// A PreparedMessage is a message encoded once and written to many
+// connections, as a broadcast does: a server writes its frame bytes
+// without encoding them again. A PreparedMessage is safe for concurrent
+// use.
+type PreparedMessage struct {
+	op   frame.Opcode
+	data []byte
+
+	once    sync.Once
+	encoded []byte // the unmasked frame, header and payload
+}
+
+// NewPreparedMessage copies data into a message of type typ, ready to be
+// written with WritePrepared.
+func NewPreparedMessage(typ MessageType, data []byte) (*PreparedMessage, error) {
+	op, ok := typ.opcode()
+	if !ok {
+		return nil, errBadType
+	}
+	return &PreparedMessage{op: op, data: append([]byte(nil), data...)}, nil
+}
+
+// serverFrame returns the message as a server sends it.
+func (pm *PreparedMessage) serverFrame() []byte {
+	pm.once.Do(func() {
+		h := frame.Header{Fin: true, Opcode: pm.op, Length: int64(len(pm.data))}
+		b := make([]byte, 0, frame.MaxHeaderSize+len(pm.data))
+		pm.encoded = append(frame.AppendHeader(b, h), pm.data...)
+	})
+	return pm.encoded
+}
+
+var errNilPrepared = errors.New("ws: nil PreparedMessage")
+
+// WritePrepared writes pm as Write would write its message. A server sends
+// the frame encoded once for all connections; a client, which must mask
+// each frame with a fresh key, encodes it again.
+func (c *Conn) WritePrepared(ctx context.Context, pm *PreparedMessage) error {
+	if pm == nil {
+		return errNilPrepared
+	}
+	if err := c.acquire(ctx, c.writeSem); err != nil {
+		return err
+	}
+	defer func() { <-c.writeSem }()
+	h := frame.Header{Fin: true, Opcode: pm.op}
+	if c.client {
+		return c.writeFrame(ctx, h, pm.data)
+	}
+	return c.writeEncoded(ctx, pm.serverFrame())
+}

@@ -1,0 +1,188 @@
+package ws
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+
+	"github.com/ab7c482b/websocket/frame"
+)
+
+var errInvalidUTF8 = &frame.ProtocolError{Code: frame.CloseInvalidPayload, Reason: "text message is not valid UTF-8"}
+
+// Read waits for the next message and returns it whole. The returned
+// slice is the only allocation and belongs to the caller.
+//
+// Read answers pings and handles the closing handshake while it waits, so
+// an application must keep a goroutine reading for pongs, pings and close
+// frames to be seen. Once the peer has closed the connection Read returns
+// a *CloseError with the peer's code and reason (see CloseStatus); after a
+// protocol violation by the peer it returns a *frame.ProtocolError, having
+// sent the close code it names.
+//
+// If ctx is cancelled, Read returns ctx.Err() and the connection stays
+// usable: the next Read resumes exactly where this one stopped, even in the
+// middle of a frame, and returns the same message.
+func (c *Conn) Read(ctx context.Context) (MessageType, []byte, error) {
+	if err := c.acquire(ctx, c.readSem); err != nil {
+		return 0, nil, err
+	}
+	defer func() { <-c.readSem }()
+	if c.readErr != nil {
+		return 0, nil, c.readErr
+	}
+	stop := c.watch(ctx, true)
+	typ, p, err := c.readWhole()
+	c.unwatch(stop, true)
+	if err != nil {
+		return 0, nil, c.readFailed(ctx, err)
+	}
+	return typ, p, nil
+}
+
+func (c *Conn) readWhole() (MessageType, []byte, error) {
+	if !c.midRead {
+		h, err := c.next()
+		if err != nil {
+			return 0, nil, err
+		}
+		c.midRead = true
+		c.partType = MessageType(h.Opcode)
+		if h.Fin {
+			c.partial = make([]byte, 0, h.Length)
+		} else {
+			c.partial = make([]byte, 0, min(h.Length*2, 1<<16))
+		}
+	}
+	for {
+		if len(c.partial) == cap(c.partial) && c.mr.Remaining() {
+			c.partial = slices.Grow(c.partial, max(len(c.partial), 512))
+		}
+		n, err := c.readPayload(c.partial[len(c.partial):cap(c.partial)])
+		c.partial = c.partial[:len(c.partial)+n]
+		if err == io.EOF {
+			p := c.partial
+			c.partial, c.midRead = nil, false
+			return c.partType, p, nil
+		}
+		if err != nil {
+			return 0, nil, err
+		}
+	}
+}
+
+// Reader waits for the next message and returns its type and a reader of
+// its payload, which returns io.EOF at the message's end. The reader is
+// valid until the next call to Reader or Read, which skip whatever of the
+// message is left unread, and it reads with ctx. Reading a message this way
+// allocates nothing. A message that a cancelled Read had begun is dropped.
+func (c *Conn) Reader(ctx context.Context) (MessageType, io.Reader, error) {
+	if err := c.acquire(ctx, c.readSem); err != nil {
+		return 0, nil, err
+	}
+	defer func() { <-c.readSem }()
+	if c.readErr != nil {
+		return 0, nil, c.readErr
+	}
+	stop := c.watch(ctx, true)
+	h, err := c.next()
+	c.unwatch(stop, true)
+	if err != nil {
+		return 0, nil, c.readFailed(ctx, err)
+	}
+	c.msg.ctx = ctx
+	return MessageType(h.Opcode), &c.msg, nil
+}
+
+// next starts the next message.
+func (c *Conn) next() (frame.Header, error) {
+	c.midRead, c.partial = false, nil
+	c.mr.Limit = max(c.limit.Load(), 0)
+	h, err := c.mr.Next()
+	if err != nil {
+		return h, err
+	}
+	c.text = h.Opcode == frame.OpText
+	c.utf8.Reset()
+	return h, nil
+}
+
+// readPayload reads the open message's payload, checking text as it
+// arrives so that invalid UTF-8 fails the connection at the first bad byte
+// (RFC 6455 §8.1).
+func (c *Conn) readPayload(p []byte) (int, error) {
+	n, err := c.mr.Read(p)
+	if c.text {
+		if n > 0 && !c.utf8.Write(p[:n]) {
+			return n, errInvalidUTF8
+		}
+		if err == io.EOF && !c.utf8.Done() {
+			return n, errInvalidUTF8
+		}
+	}
+	return n, err
+}
+
+// messageReader reads the payload of the message Reader returned.
+type messageReader struct {
+	c   *Conn
+	ctx context.Context
+}
+
+func (r *messageReader) Read(p []byte) (int, error) {
+	c := r.c
+	if r.ctx == nil {
+		return 0, io.EOF
+	}
+	if err := c.acquire(r.ctx, c.readSem); err != nil {
+		return 0, err
+	}
+	defer func() { <-c.readSem }()
+	if c.readErr != nil {
+		return 0, c.readErr
+	}
+	if c.midRead {
+		return 0, io.EOF // a Read has moved on to another message
+	}
+	stop := c.watch(r.ctx, true)
+	n, err := c.readPayload(p)
+	c.unwatch(stop, true)
+	if err == io.EOF {
+		r.ctx = nil
+	} else if err != nil {
+		err = c.readFailed(r.ctx, err)
+	}
+	return n, err
+}
+
+// readFailed decides what a read error means for the connection and
+// returns the error for the caller.
+func (c *Conn) readFailed(ctx context.Context, err error) error {
+	if cerr := ctxErr(ctx, err); cerr != nil && !c.isClosed() {
+		return cerr // interrupted, not failed: the next read resumes
+	}
+	var ce *CloseError
+	var pe *frame.ProtocolError
+	switch {
+	case errors.As(err, &ce):
+		// The peer's close frame, already answered by control.
+	case errors.As(err, &pe):
+		c.fail(pe.Code, pe.Reason)
+	case c.isClosed():
+		if pc := c.peerCloseErr(); pc != nil {
+			err = pc
+		} else if cause := c.cause.Load(); cause != nil {
+			err = &CloseError{Code: StatusAbnormalClosure, err: *cause}
+		} else {
+			err = errClosed
+		}
+	default:
+		// The transport ended or broke without a close frame.
+		err = &CloseError{Code: StatusAbnormalClosure, err: fmt.Errorf("ws: read: %w", err)}
+		c.CloseNow()
+	}
+	c.readErr = err
+	return err
+}

@@ -1,0 +1,205 @@
+package ws
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/ab7c482b/websocket/frame"
+)
+
+var (
+	errCloseSent    = fmt.Errorf("ws: close frame already sent: %w", errClosed)
+	errBadType      = errors.New("ws: message type is neither MessageText nor MessageBinary")
+	errWriterClosed = errors.New("ws: write to a closed message writer")
+)
+
+// Write sends p as one message of type typ, in a single frame. It is safe
+// to call from many goroutines: each message goes out whole. Write does not
+// change or keep p, and allocates nothing.
+//
+// If ctx is cancelled before any of the message reached the connection,
+// Write returns ctx.Err() and the connection stays usable. If part of the
+// frame had already been written, the peer can never make sense of the
+// stream again: Write closes the connection and says so in its error.
+func (c *Conn) Write(ctx context.Context, typ MessageType, p []byte) error {
+	op, ok := typ.opcode()
+	if !ok {
+		return errBadType
+	}
+	if err := c.acquire(ctx, c.writeSem); err != nil {
+		return err
+	}
+	defer func() { <-c.writeSem }()
+	return c.writeFrame(ctx, frame.Header{Fin: true, Opcode: op}, p)
+}
+
+// Writer returns a writer for one message of type typ, sent as a run of
+// fragments of up to Config.WriteBufferSize bytes as the writer's buffer
+// fills; Close sends the last one. Until Close, other writers wait (control
+// frames still go out between the fragments). The writer uses ctx for
+// every write. Any error from it closes the connection, since the peer has
+// an unfinished message. A message written this way allocates nothing once
+// the connection has sent its first.
+func (c *Conn) Writer(ctx context.Context, typ MessageType) (io.WriteCloser, error) {
+	op, ok := typ.opcode()
+	if !ok {
+		return nil, errBadType
+	}
+	if err := c.acquire(ctx, c.writeSem); err != nil {
+		return nil, err
+	}
+	if c.wbuf == nil {
+		c.wbuf = make([]byte, 0, c.cfg.WriteBufferSize)
+	}
+	c.mw.ctx = ctx
+	c.mw.open = true
+	c.mw.m.Reset(&c.mw, op, 0, c.wbuf)
+	return &c.mw, nil
+}
+
+// messageWriter is what Writer returns.
+type messageWriter struct {
+	c    *Conn
+	ctx  context.Context
+	m    frame.MessageWriter
+	open bool
+}
+
+func (w *messageWriter) Write(p []byte) (int, error) {
+	if !w.open {
+		return 0, errWriterClosed
+	}
+	n, err := w.m.Write(p)
+	if err != nil {
+		w.c.CloseNow()
+	}
+	return n, err
+}
+
+func (w *messageWriter) Close() error {
+	if !w.open {
+		return errWriterClosed
+	}
+	err := w.m.Close()
+	if err != nil {
+		w.c.CloseNow()
+	}
+	w.open, w.ctx = false, nil
+	<-w.c.writeSem
+	return err
+}
+
+// WriteFrame sends one fragment for the frame.MessageWriter.
+func (w *messageWriter) WriteFrame(h frame.Header, p []byte) error {
+	return w.c.writeFrame(w.ctx, h, p)
+}
+
+// writeFrame sends one frame, taking the frame lock.
+func (c *Conn) writeFrame(ctx context.Context, h frame.Header, p []byte) error {
+	if err := c.acquire(ctx, c.frameSem); err != nil {
+		return err
+	}
+	defer c.releaseFrame()
+	if c.closeSent {
+		// RFC 6455 §5.5.1: nothing follows a close frame.
+		return errCloseSent
+	}
+	if h.Opcode == frame.OpClose {
+		c.closeSent = true
+	}
+	stop := c.watch(ctx, false)
+	err := c.fw.WriteFrame(h, p)
+	c.unwatch(stop, false)
+	if err != nil {
+		return c.writeFailed(ctx, err)
+	}
+	return nil
+}
+
+// writeFailed decides what a write error means for the connection.
+func (c *Conn) writeFailed(ctx context.Context, err error) error {
+	cerr := ctxErr(ctx, err)
+	switch {
+	case c.fw.Broken():
+		c.CloseNow()
+		if cerr != nil {
+			return fmt.Errorf("ws: write interrupted mid-frame; connection closed: %w", cerr)
+		}
+		return fmt.Errorf("ws: write failed mid-frame; connection closed: %w", err)
+	case cerr != nil && !c.isClosed():
+		return cerr // nothing was sent: the connection is intact
+	case c.isClosed():
+		return errClosed
+	}
+	c.CloseNow()
+	return fmt.Errorf("ws: write: %w", err)
+}
+
+// releaseFrame gives up the frame lock, first sending any pong that the
+// reader queued while the lock was held.
+func (c *Conn) releaseFrame() {
+	for {
+		if c.pongDue.Load() {
+			c.flushPong()
+		}
+		<-c.frameSem
+		if !c.pongDue.Load() {
+			return
+		}
+		select {
+		case c.frameSem <- struct{}{}:
+		default:
+			return // the new holder sends it
+		}
+	}
+}
+
+// queuePong answers a ping. Only the latest unanswered ping's payload is
+// kept (RFC 6455 §5.5.3 allows answering just the most recent), so a peer
+// that floods pings without reading cannot grow our memory, and the
+// reading goroutine never waits for a writer to finish.
+func (c *Conn) queuePong(p []byte) {
+	c.pongMu.Lock()
+	c.pongN = copy(c.pong[:], p)
+	c.pongDue.Store(true)
+	c.pongMu.Unlock()
+	select {
+	case c.frameSem <- struct{}{}:
+		c.releaseFrame()
+	default:
+	}
+}
+
+// flushPong sends the queued pong; the caller holds the frame lock.
+func (c *Conn) flushPong() {
+	c.pongMu.Lock()
+	n := copy(c.pongOut[:], c.pong[:c.pongN])
+	c.pongDue.Store(false)
+	c.pongMu.Unlock()
+	if c.closeSent {
+		return
+	}
+	if err := c.fw.WriteFrame(frame.Header{Fin: true, Opcode: frame.OpPong}, c.pongOut[:n]); err != nil {
+		c.CloseNow()
+	}
+}
+
+// writeEncoded writes a frame already encoded for this connection.
+func (c *Conn) writeEncoded(ctx context.Context, b []byte) error {
+	if err := c.acquire(ctx, c.frameSem); err != nil {
+		return err
+	}
+	defer c.releaseFrame()
+	if c.closeSent {
+		return errCloseSent
+	}
+	stop := c.watch(ctx, false)
+	err := c.fw.WriteEncoded(b)
+	c.unwatch(stop, false)
+	if err != nil {
+		return c.writeFailed(ctx, err)
+	}
+	return nil
+}

@@ -1,0 +1,721 @@
+package interop
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"hash"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/ab7c482b/websocket/ws"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+const (
+	// readLimit is set on both ends, well above the largest message.
+	readLimit = 64 << 20
+	// testTimeout bounds each test case. The Node client gives up on a
+	// command after its own default of 20 s, so its error arrives first.
+	testTimeout = 30 * time.Second
+	// burstCount is how many messages a burst writes before reading any.
+	burstCount = 1000
+)
+
+// peerMode is one way of configuring both ends; every test runs once per
+// mode.
+type peerMode struct {
+	name string
+	// perMessageDeflate is off in every mode until package ws negotiates
+	// permessage-deflate (RFC 7692). Then add a mode with it on and set it
+	// in config; the Node scripts already take the flag.
+	perMessageDeflate bool
+}
+
+var peerModes = []peerMode{{name: "plain"}}
+
+// nodeArgs returns the flags of server.js and client.js for the mode.
+func (m peerMode) nodeArgs() []string {
+	pmd := "off"
+	if m.perMessageDeflate {
+		pmd = "on"
+	}
+	return []string{"--per-message-deflate=" + pmd}
+}
+
+// config returns the Go end's settings for the mode.
+func (m peerMode) config() ws.Config {
+	return ws.Config{ReadLimit: readLimit}
+}
+
+// echoCase is a message to echo: every length boundary of RFC 6455 §5.2
+// (7-bit, 16-bit and 64-bit lengths), then bigger messages, of both types.
+type echoCase struct {
+	name string
+	typ  ws.MessageType
+	size int
+}
+
+func echoCases() []echoCase {
+	var cases []echoCase
+	for _, typ := range []ws.MessageType{ws.MessageText, ws.MessageBinary} {
+		for _, size := range []int{0, 125, 126, 127, 65535, 64 << 10, 1 << 20, 16 << 20} {
+			cases = append(cases, echoCase{fmt.Sprintf("%s/%d", typ, size), typ, size})
+		}
+	}
+	return cases
+}
+
+// longText has multi-byte characters at every alignment, so that the
+// boundaries of buffers and fragments fall inside some of them.
+var longText = "a" + strings.Repeat("€😀ü", 30000)
+
+// unicodeTexts are text messages of multi-byte UTF-8.
+var unicodeTexts = []struct{ name, text string }{
+	{"latin", "héllo wörld, ça va? ñ ß ø"},
+	{"cjk", "日本語のテキスト、中文文本、한국어 텍스트"},
+	{"emoji", "emoji 🎉👍🏽👩‍👩‍👧‍👦🇺🇳"},
+	{"astral", "𝄞 𝔘𝔫𝔦𝔠𝔬𝔡𝔢 😀 \U0010FFFD"},
+	{"long", longText},
+}
+
+// TestGoClientNodeServer runs ws.Dial against node/server.js.
+func TestGoClientNodeServer(t *testing.T) {
+	requireNode(t)
+	for _, mode := range peerModes {
+		t.Run(mode.name, func(t *testing.T) {
+			srv := startNodeServer(t, mode)
+
+			// echo sends msg, checks that it comes back unchanged, and
+			// that server.js received exactly msg before our close.
+			echo := func(t *testing.T, typ ws.MessageType, msg []byte) {
+				ctx := testContext(t)
+				c, id := srv.dial(t, ctx)
+				var sent transcript
+				sent.add(typ, msg)
+				require.NoError(t, c.Write(ctx, typ, msg))
+				gotType, got, err := c.Read(ctx)
+				require.NoError(t, err)
+				assertMessage(t, typ, msg, gotType, got)
+				require.NoError(t, c.Close(ws.StatusNormalClosure, ""))
+				srv.assertClosed(t, ctx, id, ws.StatusNormalClosure, "", &sent)
+			}
+
+			for _, tc := range echoCases() {
+				t.Run("echo/"+tc.name, func(t *testing.T) {
+					t.Parallel()
+					echo(t, tc.typ, payload(tc.typ, tc.size, 0))
+				})
+			}
+
+			for _, tc := range unicodeTexts {
+				t.Run("unicode/"+tc.name, func(t *testing.T) {
+					t.Parallel()
+					echo(t, ws.MessageText, []byte(tc.text))
+				})
+			}
+
+			t.Run("burst", func(t *testing.T) {
+				t.Parallel()
+				ctx := testContext(t)
+				c, id := srv.dial(t, ctx)
+				var sent transcript
+				msgs := make([][]byte, burstCount)
+				for k := range msgs {
+					msgs[k] = payload(burstType(k), k%300, uint64(k))
+					sent.add(burstType(k), msgs[k])
+					require.NoError(t, c.Write(ctx, burstType(k), msgs[k]), "message %d", k)
+				}
+				for k, msg := range msgs {
+					typ, got, err := c.Read(ctx)
+					require.NoError(t, err, "message %d", k)
+					if !assertMessage(t, burstType(k), msg, typ, got) {
+						t.Fatalf("message %d of %d differs", k, burstCount)
+					}
+				}
+				require.NoError(t, c.Close(ws.StatusNormalClosure, ""))
+				srv.assertClosed(t, ctx, id, ws.StatusNormalClosure, "", &sent)
+			})
+
+			t.Run("fragmented", func(t *testing.T) {
+				t.Parallel()
+				ctx := testContext(t)
+				// Fragments of at most 100 bytes split multi-byte
+				// characters across frames; ws must join them.
+				cfg := mode.config()
+				cfg.WriteBufferSize = 100
+				c, id := srv.dialWith(t, ctx, cfg)
+				msg := []byte(longText)
+				w, err := c.Writer(ctx, ws.MessageText)
+				require.NoError(t, err)
+				for chunk := range slices.Chunk(msg, 333) {
+					_, err := w.Write(chunk)
+					require.NoError(t, err)
+				}
+				require.NoError(t, w.Close())
+				var sent transcript
+				sent.add(ws.MessageText, msg)
+				typ, got, err := c.Read(ctx)
+				require.NoError(t, err)
+				assertMessage(t, ws.MessageText, msg, typ, got)
+				require.NoError(t, c.Close(ws.StatusNormalClosure, ""))
+				srv.assertClosed(t, ctx, id, ws.StatusNormalClosure, "", &sent)
+			})
+
+			t.Run("read-limit", func(t *testing.T) {
+				t.Parallel()
+				ctx := testContext(t)
+				cfg := mode.config()
+				cfg.ReadLimit = 1024
+				c, id := srv.dialWith(t, ctx, cfg)
+				msg := payload(ws.MessageBinary, 1025, 0)
+				var sent transcript
+				sent.add(ws.MessageBinary, msg)
+				require.NoError(t, c.Write(ctx, ws.MessageBinary, msg))
+				_, _, err := c.Read(ctx)
+				require.Error(t, err, "the echo is over the read limit")
+				// RFC 6455 §7.4.1: 1009 is for a message too big to process.
+				ev := srv.closeEvent(t, ctx, id)
+				assert.Equal(t, int(ws.StatusMessageTooBig), ev.Code)
+				assert.Equal(t, sent.summary(), summary{ev.Count, ev.Digest})
+			})
+
+			t.Run("ping", func(t *testing.T) {
+				t.Parallel()
+				ctx := testContext(t)
+				c, id := srv.dial(t, ctx)
+				readErr := readUntilError(t, ctx, c)
+				require.NoError(t, c.Ping(ctx), "ws answers pings by itself")
+				assert.Positive(t, c.RTT())
+				require.NoError(t, c.Close(ws.StatusNormalClosure, ""))
+				assert.Equal(t, ws.StatusNormalClosure, ws.CloseStatus(readErr()))
+				srv.assertClosed(t, ctx, id, ws.StatusNormalClosure, "", &transcript{})
+			})
+
+			t.Run("close/by-go", func(t *testing.T) {
+				t.Parallel()
+				ctx := testContext(t)
+				c, id := srv.dial(t, ctx)
+				require.NoError(t, c.Close(4000, "bye"))
+				srv.assertClosed(t, ctx, id, 4000, "bye", &transcript{})
+			})
+
+			t.Run("close/by-node", func(t *testing.T) {
+				t.Parallel()
+				ctx := testContext(t)
+				c, id := srv.dial(t, ctx)
+				cmd := []byte("close:4001:reason")
+				var sent transcript
+				sent.add(ws.MessageText, cmd)
+				require.NoError(t, c.Write(ctx, ws.MessageText, cmd))
+				_, _, err := c.Read(ctx)
+				var ce *ws.CloseError
+				require.ErrorAs(t, err, &ce)
+				assert.Equal(t, ws.StatusCode(4001), ce.Code)
+				assert.Equal(t, "reason", ce.Reason)
+				// Our close frame echoes the code (RFC 6455 §5.5.1).
+				ev := srv.closeEvent(t, ctx, id)
+				assert.Equal(t, 4001, ev.Code)
+				assert.Equal(t, sent.summary(), summary{ev.Count, ev.Digest})
+			})
+		})
+	}
+}
+
+// TestNodeClientGoServer runs node/client.js against ws.Accept.
+func TestNodeClientGoServer(t *testing.T) {
+	requireNode(t)
+	for _, mode := range peerModes {
+		t.Run(mode.name, func(t *testing.T) {
+			srv := startGoServer(t, mode)
+			cl := startNodeClient(t, mode)
+
+			// echo has the Node client send messages that the Go server
+			// echoes, and checks both directions: client.js compares the
+			// echoes with what it sent, and the Go server's transcript
+			// must match client.js's.
+			echo := func(t *testing.T, cmd clientCmd) {
+				ctx := testContext(t)
+				cmd.ID = newID()
+				cmd.Op = "echo"
+				cmd.URL = srv.url("/echo", cmd.ID, nil)
+				res := cl.run(t, ctx, cmd)
+				require.True(t, res.OK, "client.js: %s", res.Error)
+				rep := srv.report(t, ctx, cmd.ID)
+				require.NotNil(t, res.Sent)
+				assert.Equal(t, *res.Sent, rep.received)
+				assert.Equal(t, ws.StatusNormalClosure, ws.CloseStatus(rep.err), "server read: %v", rep.err)
+				assert.Equal(t, peerClose{Code: 1000}, *res.Close)
+			}
+
+			for _, tc := range echoCases() {
+				t.Run("echo/"+tc.name, func(t *testing.T) {
+					t.Parallel()
+					echo(t, clientCmd{Type: tc.typ.String(), Size: tc.size})
+				})
+			}
+
+			for _, tc := range unicodeTexts {
+				t.Run("unicode/"+tc.name, func(t *testing.T) {
+					t.Parallel()
+					echo(t, clientCmd{Type: "text", Text: tc.text})
+				})
+			}
+
+			t.Run("burst", func(t *testing.T) {
+				t.Parallel()
+				echo(t, clientCmd{Type: "mixed", Size: 64, Count: burstCount})
+			})
+
+			t.Run("fragmented/text", func(t *testing.T) {
+				t.Parallel()
+				// 7-byte frames split multi-byte characters across
+				// frames; the Go side must join them before checking
+				// UTF-8.
+				echo(t, clientCmd{Type: "text", Text: longText, Fragment: 7})
+			})
+
+			t.Run("fragmented/binary", func(t *testing.T) {
+				t.Parallel()
+				echo(t, clientCmd{Type: "binary", Size: 64 << 10, Fragment: 1000})
+			})
+
+			t.Run("read-limit", func(t *testing.T) {
+				t.Parallel()
+				ctx := testContext(t)
+				id := newID()
+				q := url.Values{"limit": {"1024"}}
+				res := cl.run(t, ctx, clientCmd{ID: id, Op: "await-close", URL: srv.url("/echo", id, q), Type: "binary", Size: 1025, Count: 1})
+				require.True(t, res.OK, "client.js: %s", res.Error)
+				rep := srv.report(t, ctx, id)
+				assert.Error(t, rep.err, "the message is over the read limit")
+				// RFC 6455 §7.4.1: 1009 is for a message too big to process.
+				assert.Equal(t, int(ws.StatusMessageTooBig), res.Close.Code)
+				assert.Zero(t, res.Messages)
+			})
+
+			t.Run("invalid-utf8", func(t *testing.T) {
+				t.Parallel()
+				ctx := testContext(t)
+				id := newID()
+				res := cl.run(t, ctx, clientCmd{ID: id, Op: "await-close", URL: srv.url("/echo", id, nil), Type: "text", Data: []byte("ok \xff"), Count: 1})
+				require.True(t, res.OK, "client.js: %s", res.Error)
+				rep := srv.report(t, ctx, id)
+				assert.Error(t, rep.err, "the text is not UTF-8")
+				// RFC 6455 §8.1: invalid UTF-8 fails the connection with 1007.
+				assert.Equal(t, int(ws.StatusInvalidPayload), res.Close.Code)
+				assert.Zero(t, res.Messages)
+			})
+
+			t.Run("ping/by-node", func(t *testing.T) {
+				t.Parallel()
+				ctx := testContext(t)
+				id := newID()
+				res := cl.run(t, ctx, clientCmd{ID: id, Op: "ping", URL: srv.url("/echo", id, nil), Payload: "node ping " + id})
+				require.True(t, res.OK, "client.js: %s", res.Error)
+				rep := srv.report(t, ctx, id)
+				assert.Equal(t, ws.StatusNormalClosure, ws.CloseStatus(rep.err), "server read: %v", rep.err)
+			})
+
+			t.Run("ping/by-go", func(t *testing.T) {
+				t.Parallel()
+				ctx := testContext(t)
+				id := newID()
+				res := cl.run(t, ctx, clientCmd{ID: id, Op: "await-close", URL: srv.url("/ping", id, nil)})
+				require.True(t, res.OK, "client.js: %s", res.Error)
+				rep := srv.report(t, ctx, id)
+				assert.NoError(t, rep.pingErr, "Ping")
+				assert.NoError(t, rep.closeErr, "Close")
+				assert.Equal(t, 1, res.Pings)
+				assert.Equal(t, peerClose{Code: 1000, Reason: "pinged"}, *res.Close)
+			})
+
+			t.Run("close/by-node", func(t *testing.T) {
+				t.Parallel()
+				ctx := testContext(t)
+				id := newID()
+				res := cl.run(t, ctx, clientCmd{ID: id, Op: "close", URL: srv.url("/echo", id, nil), Code: 4002, Reason: "done"})
+				require.True(t, res.OK, "client.js: %s", res.Error)
+				rep := srv.report(t, ctx, id)
+				var ce *ws.CloseError
+				if assert.ErrorAs(t, rep.err, &ce) {
+					assert.Equal(t, ws.StatusCode(4002), ce.Code)
+					assert.Equal(t, "done", ce.Reason)
+				}
+				// Our close frame echoes the code (RFC 6455 §5.5.1).
+				assert.Equal(t, 4002, res.Close.Code)
+			})
+
+			t.Run("close/by-go", func(t *testing.T) {
+				t.Parallel()
+				ctx := testContext(t)
+				id := newID()
+				q := url.Values{"code": {"4003"}, "reason": {"server bye"}}
+				res := cl.run(t, ctx, clientCmd{ID: id, Op: "await-close", URL: srv.url("/close", id, q)})
+				require.True(t, res.OK, "client.js: %s", res.Error)
+				rep := srv.report(t, ctx, id)
+				assert.NoError(t, rep.closeErr, "Close")
+				assert.Equal(t, peerClose{Code: 4003, Reason: "server bye"}, *res.Close)
+				assert.Zero(t, res.Messages)
+			})
+		})
+	}
+}
+
+func testContext(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(t.Context(), testTimeout)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+var lastID atomic.Int64
+
+// newID returns a connection id, unique within the test binary, that ties
+// the lines a script prints to the test that caused them.
+func newID() string { return strconv.FormatInt(lastID.Add(1), 10) }
+
+// payload returns n bytes that depend on seed: printable ASCII for text,
+// any bytes for binary.
+func payload(typ ws.MessageType, n int, seed uint64) []byte {
+	p := make([]byte, n)
+	rand.NewChaCha8([32]byte{byte(seed), byte(seed >> 8), byte(typ)}).Read(p)
+	if typ == ws.MessageText {
+		for i, b := range p {
+			p[i] = ' ' + b%95
+		}
+	}
+	return p
+}
+
+// burstType alternates text and binary within a burst.
+func burstType(k int) ws.MessageType {
+	if k%2 == 0 {
+		return ws.MessageText
+	}
+	return ws.MessageBinary
+}
+
+// assertMessage checks a received message against the one sent, without
+// printing megabytes when they differ.
+func assertMessage(t *testing.T, wantType ws.MessageType, want []byte, gotType ws.MessageType, got []byte) bool {
+	t.Helper()
+	ok := assert.Equal(t, wantType, gotType, "message type")
+	if !bytes.Equal(want, got) {
+		i := 0
+		for i < len(want) && i < len(got) && want[i] == got[i] {
+			i++
+		}
+		ok = assert.Fail(t, "payload differs", "got %d bytes, want %d; first difference at byte %d", len(got), len(want), i)
+	}
+	return ok
+}
+
+// readUntilError reads c in a goroutine, as Ping and Close need, until Read
+// fails; the returned function waits for that and returns the error. The
+// goroutine ends by the test's end, since c is closed then.
+func readUntilError(t *testing.T, ctx context.Context, c *ws.Conn) func() error {
+	done := make(chan struct{})
+	var err error
+	go func() {
+		defer close(done)
+		for err == nil {
+			_, _, err = c.Read(ctx)
+		}
+	}()
+	t.Cleanup(func() {
+		c.CloseNow()
+		<-done
+	})
+	return func() error {
+		<-done
+		return err
+	}
+}
+
+// transcript hashes messages as Transcript in node/common.js does:
+// SHA-256 over "t" or "b", the decimal length, ":" and the payload of each
+// message in order.
+type transcript struct {
+	h     hash.Hash
+	count int
+}
+
+func (tr *transcript) add(typ ws.MessageType, p []byte) {
+	if tr.h == nil {
+		tr.h = sha256.New()
+	}
+	kind := "t"
+	if typ == ws.MessageBinary {
+		kind = "b"
+	}
+	io.WriteString(tr.h, kind+strconv.Itoa(len(p))+":")
+	tr.h.Write(p)
+	tr.count++
+}
+
+func (tr *transcript) summary() summary {
+	if tr.h == nil {
+		tr.h = sha256.New()
+	}
+	return summary{Count: tr.count, Digest: hex.EncodeToString(tr.h.Sum(nil))}
+}
+
+// nodeServer is a running node/server.js.
+type nodeServer struct {
+	*nodePeer
+	mode peerMode
+	port string
+}
+
+func startNodeServer(t *testing.T, mode peerMode) *nodeServer {
+	p := startNode(t, "server.js", mode.nodeArgs()...)
+	if _, err := strconv.ParseUint(p.first, 10, 16); err != nil {
+		t.Fatalf("server.js printed %q, not a port", p.first)
+	}
+	return &nodeServer{nodePeer: p, mode: mode, port: p.first}
+}
+
+// dial connects to the server under a new connection id. The connection
+// is closed when the test ends.
+func (s *nodeServer) dial(t *testing.T, ctx context.Context) (*ws.Conn, string) {
+	t.Helper()
+	return s.dialWith(t, ctx, s.mode.config())
+}
+
+// dialWith is dial with cfg instead of the mode's settings.
+func (s *nodeServer) dialWith(t *testing.T, ctx context.Context, cfg ws.Config) (*ws.Conn, string) {
+	t.Helper()
+	id := newID()
+	u := "ws://127.0.0.1:" + s.port + "/?id=" + id
+	c, _, err := ws.Dial(ctx, u, &ws.DialOptions{Config: cfg})
+	require.NoError(t, err)
+	t.Cleanup(func() { c.CloseNow() })
+	return c, id
+}
+
+// closeEvent waits for the server to report that connection id closed.
+// Errors reported on the way fail the test.
+func (s *nodeServer) closeEvent(t *testing.T, ctx context.Context, id string) peerEvent {
+	t.Helper()
+	for {
+		ev, err := s.next(ctx, id)
+		require.NoError(t, err)
+		switch ev.Event {
+		case "close":
+			return ev
+		case "error":
+			t.Errorf("server.js: connection %s: %s", id, ev.Message)
+		default:
+			t.Errorf("server.js: unexpected event %+v", ev)
+		}
+	}
+}
+
+// assertClosed checks that the server saw connection id close with code
+// and reason after receiving exactly the messages in sent.
+func (s *nodeServer) assertClosed(t *testing.T, ctx context.Context, id string, code ws.StatusCode, reason string, sent *transcript) {
+	t.Helper()
+	ev := s.closeEvent(t, ctx, id)
+	assert.Equal(t, peerClose{Code: int(code), Reason: reason}, peerClose{Code: ev.Code, Reason: ev.Reason}, "close seen by server.js")
+	assert.Equal(t, sent.summary(), summary{ev.Count, ev.Digest}, "messages seen by server.js")
+}
+
+// clientCmd is a command for node/client.js; the script documents them.
+type clientCmd struct {
+	ID       string `json:"id"`
+	Op       string `json:"op"`
+	URL      string `json:"url"`
+	Type     string `json:"type,omitempty"`
+	Size     int    `json:"size"`
+	Count    int    `json:"count,omitempty"`
+	Text     string `json:"text,omitempty"`
+	Data     []byte `json:"data,omitempty"` // base64 in JSON
+	Fragment int    `json:"fragment,omitempty"`
+	Payload  string `json:"payload,omitempty"`
+	Code     int    `json:"code,omitempty"`
+	Reason   string `json:"reason,omitempty"`
+}
+
+// nodeClient is a running node/client.js.
+type nodeClient struct{ *nodePeer }
+
+func startNodeClient(t *testing.T, mode peerMode) *nodeClient {
+	p := startNode(t, "client.js", mode.nodeArgs()...)
+	if p.first != `{"event":"ready"}` {
+		t.Fatalf("client.js printed %q, want it ready", p.first)
+	}
+	return &nodeClient{p}
+}
+
+// run sends cmd and waits for its result. A result that has no close event
+// fails the test unless the command failed.
+func (c *nodeClient) run(t *testing.T, ctx context.Context, cmd clientCmd) peerEvent {
+	t.Helper()
+	require.NoError(t, c.send(cmd))
+	res, err := c.next(ctx, cmd.ID)
+	require.NoError(t, err)
+	if res.OK {
+		require.NotNil(t, res.Close, "client.js reported no close: %+v", res)
+	}
+	return res
+}
+
+// goServer is a Go WebSocket server on httptest.NewServer. Each
+// connection's behaviour is chosen by the URL path, and its outcome is
+// reported under the ?id= query parameter:
+//
+//	/echo   echoes every message until Read fails; ?limit= sets ReadLimit
+//	/ping   pings the client while reading, then closes with 1000 "pinged"
+//	/close  closes with ?code= and ?reason= at once
+type goServer struct {
+	srv  *httptest.Server
+	mode peerMode
+	ctx  context.Context // cancelled when the test ends
+	wg   sync.WaitGroup  // running handlers
+
+	mu      sync.Mutex
+	reports map[string]chan serverReport
+}
+
+// serverReport is how one connection to a goServer went.
+type serverReport struct {
+	received summary // the messages read
+	err      error   // what ended the read loop, or Accept's error
+	pingErr  error
+	closeErr error
+}
+
+func startGoServer(t *testing.T, mode peerMode) *goServer {
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &goServer{mode: mode, ctx: ctx, reports: make(map[string]chan serverReport)}
+	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
+	t.Cleanup(func() {
+		s.srv.Close()
+		cancel()
+		s.wg.Wait()
+	})
+	return s
+}
+
+// url returns the WebSocket URL of path for connection id, with query q.
+func (s *goServer) url(path, id string, q url.Values) string {
+	if q == nil {
+		q = url.Values{}
+	}
+	q.Set("id", id)
+	return "ws" + strings.TrimPrefix(s.srv.URL, "http") + path + "?" + q.Encode()
+}
+
+func (s *goServer) mailbox(id string) chan serverReport {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	box, ok := s.reports[id]
+	if !ok {
+		box = make(chan serverReport, 1)
+		s.reports[id] = box
+	}
+	return box
+}
+
+// report waits for the outcome of connection id.
+func (s *goServer) report(t *testing.T, ctx context.Context, id string) serverReport {
+	t.Helper()
+	select {
+	case rep := <-s.mailbox(id):
+		return rep
+	case <-ctx.Done():
+		t.Fatalf("no report from the Go server on connection %s: %v", id, ctx.Err())
+		return serverReport{}
+	}
+}
+
+func (s *goServer) serve(w http.ResponseWriter, r *http.Request) {
+	s.wg.Add(1)
+	defer s.wg.Done()
+	q := r.URL.Query()
+	var rep serverReport
+	defer func() {
+		select {
+		case s.mailbox(q.Get("id")) <- rep:
+		default: // a second connection under one id; the test sees the first
+		}
+	}()
+	cfg := s.mode.config()
+	if limit := q.Get("limit"); limit != "" {
+		n, err := strconv.ParseInt(limit, 10, 64)
+		if err != nil {
+			rep.err = fmt.Errorf("bad limit: %w", err)
+			http.Error(w, rep.err.Error(), http.StatusBadRequest)
+			return
+		}
+		cfg.ReadLimit = n
+	}
+	c, err := ws.Accept(w, r, &ws.AcceptOptions{Config: cfg})
+	if err != nil {
+		rep.err = err
+		return
+	}
+	defer c.CloseNow()
+	defer context.AfterFunc(s.ctx, func() { c.CloseNow() })()
+
+	switch r.URL.Path {
+	case "/echo":
+		rep = s.echo(c)
+	case "/ping":
+		rep = s.ping(c)
+	case "/close":
+		code, err := strconv.Atoi(q.Get("code"))
+		if err != nil {
+			rep.err = fmt.Errorf("bad close code: %w", err)
+			return
+		}
+		rep.closeErr = c.Close(ws.StatusCode(code), q.Get("reason"))
+	default:
+		rep.err = fmt.Errorf("no behaviour for path %q", r.URL.Path)
+	}
+}
+
+func (s *goServer) echo(c *ws.Conn) serverReport {
+	var tr transcript
+	for {
+		typ, p, err := c.Read(s.ctx)
+		if err != nil {
+			return serverReport{received: tr.summary(), err: err}
+		}
+		tr.add(typ, p)
+		if err := c.Write(s.ctx, typ, p); err != nil {
+			return serverReport{received: tr.summary(), err: fmt.Errorf("write: %w", err)}
+		}
+	}
+}
+
+func (s *goServer) ping(c *ws.Conn) serverReport {
+	var rep serverReport
+	readErr := make(chan error, 1)
+	go func() {
+		var err error
+		for err == nil {
+			_, _, err = c.Read(s.ctx)
+		}
+		readErr <- err
+	}()
+	ctx, cancel := context.WithTimeout(s.ctx, testTimeout)
+	rep.pingErr = c.Ping(ctx)
+	cancel()
+	rep.closeErr = c.Close(ws.StatusNormalClosure, "pinged")
+	rep.err = <-readErr
+	return rep
+}

@@ -23,12 +23,16 @@ func sizeName(n int) string {
 	return fmt.Sprintf("%dB", n)
 }
 
+// maskAligns place the buffer at the start of an allocation (which for
+// these sizes is at least 16-byte aligned) and one byte past it.
+var maskAligns = []struct {
+	name string
+	off  int
+}{{"aligned", 0}, {"unaligned", 1}}
+
 func BenchmarkMask(b *testing.B) {
 	key := [4]byte{0x37, 0xfa, 0x21, 0x3d}
-	for _, align := range []struct {
-		name string
-		off  int
-	}{{"aligned", 0}, {"unaligned", 1}} {
+	for _, align := range maskAligns {
 		for _, n := range maskSizes {
 			b.Run(align.name+"/"+sizeName(n), func(b *testing.B) {
 				buf := make([]byte, n+align.off)[align.off:]
@@ -38,6 +42,26 @@ func BenchmarkMask(b *testing.B) {
 					frame.Mask(key, 0, buf)
 				}
 			})
+		}
+	}
+}
+
+// BenchmarkMaskImpls runs each routine Mask may pick on this CPU, called
+// through a func value, to compare them with each other.
+func BenchmarkMaskImpls(b *testing.B) {
+	key := [4]byte{0x37, 0xfa, 0x21, 0x3d}
+	for _, impl := range frame.MaskImpls {
+		for _, align := range maskAligns {
+			for _, n := range maskSizes {
+				b.Run(impl.Name+"/"+align.name+"/"+sizeName(n), func(b *testing.B) {
+					buf := make([]byte, n+align.off)[align.off:]
+					b.ReportAllocs()
+					b.SetBytes(int64(n))
+					for b.Loop() {
+						impl.Fn(key, 0, buf)
+					}
+				})
+			}
 		}
 	}
 }

@@ -198,10 +198,11 @@ func equalLogs(a, b []string) bool {
 func FuzzMask(f *testing.F) {
 	f.Add([]byte("Hello"), uint32(0x3d21fa37), uint8(0), uint64(1))                  // RFC 6455 §5.7 key 37 fa 21 3d
 	f.Add([]byte{}, uint32(1), uint8(3), uint64(2))                                  // empty payload
-	f.Add([]byte("1234567"), uint32(0xdeadbeef), uint8(1), uint64(3))                // under a word: byte loop only
-	f.Add(bytes.Repeat([]byte{0xff}, 33), uint32(0x01020304), uint8(2), uint64(4))   // one 32-byte block, one tail byte
-	f.Add(bytes.Repeat([]byte("abc"), 100), uint32(0), uint8(255), uint64(5))        // zero key is the identity; pos past 3
-	f.Add(bytes.Repeat([]byte{0x5a}, 1000), uint32(0xffffffff), uint8(7), uint64(6)) // blocks, words and tail
+	f.Add([]byte("1234567"), uint32(0xdeadbeef), uint8(1), uint64(3))                // under 16 bytes: 4-, 2- and 1-byte steps only
+	f.Add(bytes.Repeat([]byte{0xff}, 33), uint32(0x01020304), uint8(2), uint64(4))   // one 32-byte vector, one tail byte
+	f.Add(bytes.Repeat([]byte("abc"), 100), uint32(0), uint8(255), uint64(5))        // zero key is the identity; pos past 3; aligned vectors
+	f.Add(bytes.Repeat([]byte{0x5a}, 1000), uint32(0xffffffff), uint8(7), uint64(6)) // aligned body between unaligned ends
+	f.Add(bytes.Repeat([]byte{0xa5}, 255), uint32(0x80402010), uint8(1), uint64(63)) // longest before aligned vectors, every step, odd address
 
 	f.Fuzz(func(t *testing.T, data []byte, k uint32, pos uint8, seed uint64) {
 		key := [4]byte{byte(k), byte(k >> 8), byte(k >> 16), byte(k >> 24)}
@@ -210,10 +211,20 @@ func FuzzMask(f *testing.F) {
 		want := bytes.Clone(data)
 		wantPos := maskRef(key, p%4, want)
 
-		// One shot, at an alignment chosen by seed.
-		off := int(seed % 8)
+		// One shot by Mask and by every routine it may run, at an
+		// alignment chosen by seed, between guard bytes.
+		off := int(seed % 64)
 		backing := make([]byte, off+len(data)+8)
 		one := backing[off : off+len(data)]
+		for _, impl := range frame.MaskImpls {
+			copy(one, data)
+			if got := impl.Fn(key, p, one); got != wantPos {
+				t.Fatalf("%s returned %d, want %d", impl.Name, got, wantPos)
+			}
+			if !bytes.Equal(want, one) {
+				t.Fatalf("one-shot %s differs from the byte loop", impl.Name)
+			}
+		}
 		copy(one, data)
 		if got := frame.Mask(key, p, one); got != wantPos {
 			t.Fatalf("Mask returned %d, want %d", got, wantPos)
@@ -222,7 +233,7 @@ func FuzzMask(f *testing.F) {
 			t.Fatalf("one-shot Mask differs from the byte loop")
 		}
 		if !bytes.Equal(backing[:off], make([]byte, off)) || !bytes.Equal(backing[off+len(data):], make([]byte, 8)) {
-			t.Fatalf("Mask wrote outside its slice")
+			t.Fatalf("masking wrote outside its slice")
 		}
 
 		// Chunked, carrying the position.

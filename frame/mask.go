@@ -14,6 +14,12 @@ import "encoding/binary"
 //
 // Mask does not allocate.
 func Mask(key [4]byte, pos int, b []byte) int {
+	return mask(key, pos, b)
+}
+
+// maskGeneric is Mask in portable Go: what architectures without assembly
+// run, and the reference the assembly is tested against.
+func maskGeneric(key [4]byte, pos int, b []byte) int {
 	pos &= 3
 	n := len(b)
 	if n < 8 {

@@ -45,36 +45,76 @@ func TestMaskRFCExample(t *testing.T) {
 	assert.Equal(t, 1, pos)
 }
 
-// TestMaskReference checks the word-wise Mask against the byte loop for
-// every length up to 100 and some large ones, every key phase, and every
-// alignment of the slice within its array. Guard bytes around the slice
-// must not change.
-func TestMaskReference(t *testing.T) {
-	r := rand.New(rand.NewPCG(1, 2))
-	lengths := make([]int, 0, 110)
-	for n := range 101 {
+// maskLengths are every length up to 300, which covers each path and
+// remainder of the vector loops, and larger ones around powers of two,
+// RFC 6455 §5.2 length boundaries, and 1 MiB plus an odd tail.
+func maskLengths(r *rand.Rand) []int {
+	lengths := make([]int, 0, 340)
+	for n := range 301 {
 		lengths = append(lengths, n)
 	}
-	lengths = append(lengths, 127, 255, 256, 1000, 4095, 4096, 4097, 65536+3, 1<<20+5)
+	lengths = append(lengths, 383, 511, 512, 513, 1000, 1023, 1024, 1025,
+		4095, 4096, 4097, 65535, 65536, 65537, 1<<20+5)
+	for range 8 {
+		lengths = append(lengths, 301+r.IntN(20_000))
+	}
+	return lengths
+}
 
-	for _, n := range lengths {
+// TestMaskReference checks Mask and every routine it may run
+// ([frame.MaskImpls]: the portable Go one and, on amd64, the SSE2 and
+// AVX2 assembly) against the byte loop, for every key phase and every
+// alignment of the slice within a cache line. Since the Go routine is
+// among them, the assembly matches it too. Guard bytes on both sides of
+// the slice must not change.
+func TestMaskReference(t *testing.T) {
+	impls := append([]frame.MaskImpl{{Name: "Mask", Fn: frame.Mask}}, frame.MaskImpls...)
+	r := rand.New(rand.NewPCG(1, 2))
+	const guard = 64
+	for _, n := range maskLengths(r) {
 		t.Run(fmt.Sprint(n), func(t *testing.T) {
+			src := randBytes(r, n)
+			pristine := randBytes(r, guard+63+n+guard)
+			buf := make([]byte, len(pristine))
 			for pos := range 4 {
-				for off := range 8 {
-					key := randKey(r)
-					backing := randBytes(r, off+n+8)
-					want := bytes.Clone(backing)
-					wantPos := maskRef(key, pos, want[off:off+n])
-
-					gotPos := frame.Mask(key, pos, backing[off:off+n])
-					if !assert.Equal(t, want, backing, "pos %d offset %d", pos, off) {
-						return
+				key := randKey(r)
+				want := bytes.Clone(src)
+				wantPos := maskRef(key, pos, want)
+				for off := range 64 {
+					start := guard + off
+					for _, impl := range impls {
+						copy(buf[:start], pristine)
+						copy(buf[start:], src)
+						copy(buf[start+n:], pristine[start+n:])
+						gotPos := impl.Fn(key, pos, buf[start:start+n])
+						if got := buf[start : start+n]; !bytes.Equal(want, got) {
+							i := firstDiff(want, got)
+							t.Fatalf("%s pos %d offset %d: byte %d is %#02x, want %#02x",
+								impl.Name, pos, off, i, buf[start+i], want[i])
+						}
+						if !bytes.Equal(pristine[:start], buf[:start]) || !bytes.Equal(pristine[start+n:], buf[start+n:]) {
+							t.Fatalf("%s pos %d offset %d: wrote outside the slice", impl.Name, pos, off)
+						}
+						if gotPos != wantPos {
+							t.Fatalf("%s pos %d offset %d: returned %d, want %d", impl.Name, pos, off, gotPos, wantPos)
+						}
 					}
-					assert.Equal(t, wantPos, gotPos, "pos %d offset %d", pos, off)
 				}
 			}
 		})
 	}
+}
+
+// firstDiff returns the index of the first byte where a and b, of equal
+// length, differ. Unlike a failed assert.Equal, it does not print a
+// megabyte.
+func firstDiff(a, b []byte) int {
+	for i := range a {
+		if a[i] != b[i] {
+			return i
+		}
+	}
+	return -1
 }
 
 // TestMaskPhase checks that a pos outside 0..3 means the same phase as

@@ -67,6 +67,32 @@ type MessageReader struct {
 	size  int64 // payload bytes declared so far in this message
 	frags int
 	err   error // sticky protocol error
+
+	stopAtData bool // set during SkipControl
+}
+
+// errDataNext stops SkipControl at a data frame; it is never returned.
+var errDataNext = errors.New("frame: data frame next")
+
+// SkipControl reads the control frames that come next, handing each to
+// Control, and stops before the first data frame without consuming any of
+// it, so that a later Next or Read still finds it. It reports whether a
+// data frame is next. Between messages it lets a closing handshake read
+// the peer's close frame without taking messages from the application.
+func (m *MessageReader) SkipControl() (dataNext bool, err error) {
+	if m.err != nil {
+		return false, m.err
+	}
+	if m.rem > 0 || (m.open && !m.hdr.Fin) {
+		return true, nil // in the middle of a message: data comes next
+	}
+	m.stopAtData = true
+	_, err = m.nextDataFrame()
+	m.stopAtData = false
+	if err == errDataNext {
+		return true, nil
+	}
+	return false, err
 }
 
 // Reset makes m read from br and forgets any state. br must have been made
@@ -210,6 +236,9 @@ func (m *MessageReader) nextDataFrame() (Header, error) {
 				return Header{}, eofUnexpected(err)
 			}
 			return Header{}, eofIfNone(err, len(b))
+		}
+		if m.stopAtData && !Opcode(b[0]&0x0f).IsControl() {
+			return Header{}, errDataNext
 		}
 		b, err = m.br.Peek(headerSize(b[0], b[1]))
 		if err != nil {

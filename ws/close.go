@@ -14,8 +14,10 @@ import (
 // Close performs the closing handshake (RFC 6455 §7.1.2): it sends a close
 // frame with code and reason (the reason is cut to fit 123 bytes), waits up
 // to Config.CloseTimeout for the peer's close frame, and closes the
-// transport. While it waits, a goroutine blocked in Read sees the peer's
-// close; with none, Close reads and discards messages itself.
+// transport. Close reads the peer's close frame itself when no goroutine
+// is reading, but never takes a message: messages that arrive before the
+// peer's close frame are left for Read, and if none reads them, Close
+// waits for the timeout. Nothing the peer sent is dropped silently.
 //
 // Close returns nil when the handshake completed. It is safe to call from
 // any goroutine, and more than once: later calls return an error that
@@ -38,7 +40,16 @@ func (c *Conn) Close(code StatusCode, reason string) error {
 	select {
 	case <-c.peerClosed:
 	case c.readSem <- struct{}{}:
-		c.awaitPeerClose(ctx)
+		if !c.awaitPeerClose(ctx) {
+			<-c.readSem
+			// A message comes first: the application's read loop will
+			// take it, then the close frame.
+			select {
+			case <-c.peerClosed:
+			case <-ctx.Done():
+			}
+			break
+		}
 		<-c.readSem
 	case <-ctx.Done():
 	}
@@ -49,20 +60,25 @@ func (c *Conn) Close(code StatusCode, reason string) error {
 	return nil
 }
 
-// awaitPeerClose reads and discards messages until the peer's close frame
-// or ctx's end. The caller holds readSem.
-func (c *Conn) awaitPeerClose(ctx context.Context) {
+// awaitPeerClose reads control frames until the peer's close frame or
+// ctx's end, and returns true. If a message comes first, it leaves the
+// message for Read and returns false. The caller holds readSem.
+func (c *Conn) awaitPeerClose(ctx context.Context) bool {
 	if c.readErr != nil {
-		return
+		return true
 	}
 	stop := c.watch(ctx, true)
 	var err error
 	for err == nil {
-		c.midRead = false
-		_, err = c.mr.Next()
+		var dataNext bool
+		if dataNext, err = c.mr.SkipControl(); err == nil && dataNext {
+			c.unwatch(stop, true)
+			return false
+		}
 	}
 	c.unwatch(stop, true)
 	c.readFailed(context.Background(), err)
+	return true
 }
 
 // control handles the control frames that arrive while reading.

@@ -49,9 +49,11 @@ type Config struct {
 	// frame. Zero means DefaultCloseTimeout.
 	CloseTimeout time.Duration
 	// PingInterval, when positive, turns on keepalive: the connection
-	// sends a ping after each interval and closes itself with
-	// StatusGoingAway... (see PongTimeout) if no pong answers in time.
-	// Pongs are only seen while some goroutine reads, as with Ping.
+	// sends a ping after each interval, and if no pong answers within
+	// PongTimeout it closes the transport without a closing handshake;
+	// Read then returns a *CloseError with StatusAbnormalClosure that
+	// wraps ErrPongTimeout. Pongs are only seen while some goroutine
+	// reads, as with Ping.
 	PingInterval time.Duration
 	// PongTimeout bounds the wait for a keepalive pong. Zero means
 	// PingInterval.
@@ -216,8 +218,9 @@ func NewConn(rwc io.ReadWriteCloser, opts *ConnOptions) *Conn {
 // Subprotocol returns the subprotocol the handshake agreed, or "".
 func (c *Conn) Subprotocol() string { return c.proto }
 
-// SetReadLimit sets the read limit (see Config.ReadLimit) for messages
-// whose first frame has not been read yet. It is safe to call at any time.
+// SetReadLimit sets the read limit (see Config.ReadLimit: zero means
+// DefaultReadLimit, negative no limit) for messages whose first frame has
+// not been read yet. It is safe to call at any time.
 func (c *Conn) SetReadLimit(n int64) {
 	if n == 0 {
 		// As in Config: zero is the default, not "no limit".

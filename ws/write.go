@@ -40,8 +40,9 @@ func (c *Conn) Write(ctx context.Context, typ MessageType, p []byte) error {
 // fills; Close sends the last one. Until Close, other writers wait (control
 // frames still go out between the fragments). The writer uses ctx for
 // every write. Any error from it closes the connection, since the peer has
-// an unfinished message. A message written this way allocates nothing once
-// the connection has sent its first.
+// an unfinished message (unless Close has already sent the close frame).
+// A message written this way allocates nothing once the connection has
+// sent its first.
 func (c *Conn) Writer(ctx context.Context, typ MessageType) (io.WriteCloser, error) {
 	op, ok := typ.opcode()
 	if !ok {
@@ -73,7 +74,7 @@ func (w *messageWriter) Write(p []byte) (int, error) {
 	}
 	n, err := w.m.Write(p)
 	if err != nil {
-		w.c.CloseNow()
+		w.c.writerFailed(err)
 	}
 	return n, err
 }
@@ -84,11 +85,21 @@ func (w *messageWriter) Close() error {
 	}
 	err := w.m.Close()
 	if err != nil {
-		w.c.CloseNow()
+		w.c.writerFailed(err)
 	}
 	w.open, w.ctx = false, nil
 	<-w.c.writeSem
 	return err
+}
+
+// writerFailed closes the connection after a fragment failed: the peer
+// holds an unfinished message. Once our close frame is out, though, the
+// peer expects no more data and the closing handshake, which may still be
+// waiting for the peer's close frame, closes the connection itself.
+func (c *Conn) writerFailed(err error) {
+	if !errors.Is(err, errCloseSent) {
+		c.CloseNow()
+	}
 }
 
 // WriteFrame sends one fragment for the frame.MessageWriter.
@@ -105,6 +116,10 @@ func (c *Conn) writeFrame(ctx context.Context, h frame.Header, p []byte) error {
 	if c.closeSent {
 		// RFC 6455 §5.5.1: nothing follows a close frame.
 		return errCloseSent
+	}
+	if c.fw.Broken() {
+		// An earlier write stopped mid-frame and closed the connection.
+		return errClosed
 	}
 	if h.Opcode == frame.OpClose {
 		c.closeSent = true
@@ -194,6 +209,9 @@ func (c *Conn) writeEncoded(ctx context.Context, b []byte) error {
 	defer c.releaseFrame()
 	if c.closeSent {
 		return errCloseSent
+	}
+	if c.fw.Broken() {
+		return errClosed
 	}
 	stop := c.watch(ctx, false)
 	err := c.fw.WriteEncoded(b)

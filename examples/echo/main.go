@@ -1,0 +1,100 @@
+// Echo is a WebSocket echo server: it sends every message back to its
+// sender with the same type, on any path. The conformance suite
+// (internal/conformance) and Autobahn|Testsuite (internal/autobahn) test it.
+//
+//	go run ./examples/echo [-addr 127.0.0.1:9001] [-read-limit BYTES]
+//
+// It prints the URL it serves once it listens (-addr 127.0.0.1:0 picks a
+// free port) and keeps the default origin policy, so clients that send no
+// Origin header are accepted. SIGINT or SIGTERM closes every connection
+// with 1001 (going away) and exits.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/ab7c482b/websocket/ws"
+)
+
+func main() {
+	addr := flag.String("addr", "127.0.0.1:9001", "`host:port` to listen on")
+	// Autobahn's largest messages are 16 MiB; leave some room.
+	limit := flag.Int64("read-limit", 16<<20+64<<10, "largest message in `bytes` (0: the library's default)")
+	flag.Parse()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		log.Fatal("echo: ", err)
+	}
+	opts := &ws.AcceptOptions{Config: ws.Config{ReadLimit: *limit}}
+	var conns sync.WaitGroup
+	srv := &http.Server{
+		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			conns.Add(1) // before the hijack, while Shutdown still waits for us
+			defer conns.Done()
+			if c, err := ws.Accept(w, r, opts); err == nil {
+				echo(r.Context(), c)
+			}
+		}),
+		BaseContext:       func(net.Listener) context.Context { return ctx },
+		ReadHeaderTimeout: 10 * time.Second,
+		MaxHeaderBytes:    8 << 10,
+		IdleTimeout:       time.Minute,
+	}
+	shutdown := make(chan error, 1)
+	go func() {
+		<-ctx.Done()
+		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		shutdown <- srv.Shutdown(sctx)
+	}()
+	fmt.Printf("echo: listening on ws://%s\n", ln.Addr())
+	if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+		log.Fatal("echo: ", err)
+	}
+	err = <-shutdown
+	conns.Wait() // hijacked connections finish their closing handshakes
+	if err != nil {
+		log.Fatal("echo: ", err)
+	}
+}
+
+// echo streams each message back as it arrives, through one buffer, so
+// memory does not grow with message size. When ctx ends it closes the
+// connection with 1001.
+func echo(ctx context.Context, c *ws.Conn) {
+	defer c.CloseNow()
+	buf := make([]byte, 32<<10)
+	for {
+		typ, r, err := c.Reader(ctx)
+		var w io.WriteCloser
+		if err == nil {
+			w, err = c.Writer(ctx, typ)
+		}
+		if err == nil {
+			_, err = io.CopyBuffer(w, r, buf)
+		}
+		if err == nil {
+			err = w.Close()
+		}
+		if err != nil {
+			if ctx.Err() != nil {
+				c.Close(ws.StatusGoingAway, "server shutting down")
+			}
+			return
+		}
+	}
+}

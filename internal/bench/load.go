@@ -1,0 +1,287 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// An echoLoad drives echo connections to one server: each connection
+// keeps window messages of one size in flight, and counts the replies.
+type echoLoad struct {
+	t      target
+	size   int
+	window int  // 1 for ping-pong
+	verify bool // compare every reply with what was sent, not just the first
+
+	frame []byte // one masked frame
+	batch []byte // window frames back to back, written together when credits allow
+	want  []byte // the payload, or for a raw target the frame itself
+
+	conns []*loadConn
+	wg    sync.WaitGroup
+	stop  chan struct{}
+	ended atomic.Bool
+
+	errOnce sync.Once
+	err     error
+	errs    atomic.Int64
+}
+
+type loadConn struct {
+	conn *net.TCPConn
+	br   *bufio.Reader
+	// echoed counts reply payload bytes (whole frames for a raw target)
+	// as they arrive: a 1 MiB reply counts while it streams in, so a
+	// short window over many connections does not see replies land in
+	// lumps.
+	echoed atomic.Int64
+	_      [48]byte // keep counters of different connections off one cache line
+}
+
+// newEchoLoad prepares frames for size and window.
+func newEchoLoad(t target, size, window int, verify bool) *echoLoad {
+	l := &echoLoad{t: t, size: size, window: window, verify: verify, stop: make(chan struct{})}
+	p := payload(size)
+	l.frame = clientFrame(p)
+	l.want = p
+	if t.raw {
+		l.want = l.frame
+	}
+	if window > 1 {
+		l.batch = bytes.Repeat(l.frame, window)
+	}
+	return l
+}
+
+// connect opens n connections, at most 64 handshakes at a time.
+func (l *echoLoad) connect(ctx context.Context, n int) error {
+	conns, err := dialMany(ctx, l.t, "/", n, 32<<10)
+	if err != nil {
+		return err
+	}
+	for _, c := range conns {
+		l.conns = append(l.conns, &loadConn{conn: c.conn, br: c.br})
+	}
+	return nil
+}
+
+// soloFrame is the largest frame a connection writes and then reads back
+// from one goroutine. Past it, a server that streams its reply (as ours
+// does) fills the socket buffers before the client has finished writing,
+// and both would wait on each other; a reader goroutine drains the reply
+// while the frame is being written.
+const soloFrame = 64 << 10
+
+// start sets every connection sending.
+func (l *echoLoad) start() {
+	for _, c := range l.conns {
+		if l.window == 1 && len(l.frame) <= soloFrame {
+			l.wg.Add(1)
+			go l.pingPong(c)
+			continue
+		}
+		credits := make(chan struct{}, l.window)
+		for range l.window {
+			credits <- struct{}{}
+		}
+		l.wg.Add(2)
+		go l.send(c, credits)
+		go l.receive(c, credits)
+	}
+}
+
+// frames returns k frames back to back.
+func (l *echoLoad) frames(k int) []byte {
+	if k == 1 {
+		return l.frame
+	}
+	return l.batch[:k*len(l.frame)]
+}
+
+// echoed returns the reply bytes received so far.
+func (l *echoLoad) echoed() int64 {
+	var n int64
+	for _, c := range l.conns {
+		n += c.echoed.Load()
+	}
+	return n
+}
+
+// unit is the size of one reply as echoed counts it.
+func (l *echoLoad) unit() int { return len(l.want) }
+
+// failed reports the first error before close, if any.
+func (l *echoLoad) failed() error {
+	if l.errs.Load() == 0 {
+		return nil
+	}
+	return l.err
+}
+
+// close stops the load, resets every connection and waits, within
+// limits, for its goroutines.
+func (l *echoLoad) close() error {
+	l.ended.Store(true)
+	close(l.stop)
+	for _, c := range l.conns {
+		c.conn.Close()
+	}
+	done := make(chan struct{})
+	go func() {
+		l.wg.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-time.After(10 * time.Second):
+		return fmt.Errorf("%s: load goroutines still running 10s after close", l.t.name)
+	}
+}
+
+func (l *echoLoad) fail(err error) {
+	if l.ended.Load() {
+		return // the connections were closed under it
+	}
+	l.errOnce.Do(func() { l.err = fmt.Errorf("%s: %w", l.t.name, err) })
+	l.errs.Add(1)
+}
+
+func (l *echoLoad) pingPong(c *loadConn) {
+	defer l.wg.Done()
+	var keep []byte
+	for i := 0; !l.ended.Load(); i++ {
+		if _, err := c.conn.Write(l.frame); err != nil {
+			l.fail(err)
+			return
+		}
+		if err := l.reply(c, &keep, i == 0 || l.verify); err != nil {
+			l.fail(err)
+			return
+		}
+	}
+}
+
+func (l *echoLoad) send(c *loadConn, credits chan struct{}) {
+	defer l.wg.Done()
+	for {
+		select {
+		case <-credits:
+		case <-l.stop:
+			return
+		}
+		k := 1
+	more:
+		for k < l.window {
+			select {
+			case <-credits:
+				k++
+			default:
+				break more
+			}
+		}
+		if _, err := c.conn.Write(l.frames(k)); err != nil {
+			l.fail(err)
+			return
+		}
+	}
+}
+
+func (l *echoLoad) receive(c *loadConn, credits chan struct{}) {
+	defer l.wg.Done()
+	var keep []byte
+	for i := 0; ; i++ {
+		if err := l.reply(c, &keep, i == 0 || l.verify); err != nil {
+			l.fail(err)
+			return
+		}
+		credits <- struct{}{}
+	}
+}
+
+// reply reads one reply and checks its length, and its bytes if check.
+func (l *echoLoad) reply(c *loadConn, keep *[]byte, check bool) error {
+	var k *[]byte
+	if check {
+		*keep = (*keep)[:0]
+		k = keep
+	}
+	if l.t.raw {
+		if check {
+			*keep = append(*keep, make([]byte, len(l.want))...)
+			if _, err := io.ReadFull(c.br, *keep); err != nil {
+				return err
+			}
+			c.echoed.Add(int64(len(*keep)))
+		} else if err := discard(c.br, len(l.want), &c.echoed); err != nil {
+			return err
+		}
+	} else {
+		n, err := readMessage(c.br, k, &c.echoed)
+		if err != nil {
+			return err
+		}
+		if n != l.size {
+			return fmt.Errorf("reply of %d bytes to a message of %d", n, l.size)
+		}
+	}
+	if check && !bytes.Equal(*keep, l.want) {
+		return fmt.Errorf("reply differs from the %d-byte message sent", l.size)
+	}
+	return nil
+}
+
+// A dialed connection, past its handshake.
+type dialed struct {
+	conn *net.TCPConn
+	br   *bufio.Reader
+}
+
+// dialMany opens n connections to path on t, at most 64 at a time. On
+// error it closes those it opened.
+func dialMany(ctx context.Context, t target, path string, n, bufSize int) ([]dialed, error) {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	req := request(t.addr, path)
+	out := make([]dialed, n)
+	next := atomic.Int64{}
+	var wg sync.WaitGroup
+	var errOnce sync.Once
+	var firstErr error
+	for range min(n, 64) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := next.Add(1) - 1
+				if i >= int64(n) || ctx.Err() != nil {
+					return
+				}
+				conn, br, err := dial(ctx, t, req, bufSize)
+				if err != nil {
+					errOnce.Do(func() { firstErr = fmt.Errorf("%s: dial %d of %d: %w", t.name, i+1, n, err) })
+					cancel()
+					return
+				}
+				out[i] = dialed{conn, br}
+			}
+		}()
+	}
+	wg.Wait()
+	if firstErr != nil {
+		for _, d := range out {
+			if d.conn != nil {
+				d.conn.Close()
+			}
+		}
+		return nil, firstErr
+	}
+	return out, nil
+}

@@ -1,0 +1,68 @@
+package main
+
+import (
+	"io"
+	"net"
+	"net/http"
+
+	"github.com/ab7c482b/websocket/ws"
+)
+
+// oursServer is this library's broadcast subject: ws.Accept, and one
+// ws.PreparedMessage per broadcast written to every subscriber. Its echo
+// path mirrors examples/echo, which the echo matrix runs instead.
+type oursServer struct{ subs hub[*ws.Conn] }
+
+var oursAccept = &ws.AcceptOptions{Config: ws.Config{ReadLimit: maxMessage}}
+
+func (s *oursServer) serve(ln net.Listener) error {
+	return httpServe(ln, http.HandlerFunc(s.handle))
+}
+
+func (s *oursServer) handle(w http.ResponseWriter, r *http.Request) {
+	c, err := ws.Accept(w, r, oursAccept)
+	if err != nil {
+		return
+	}
+	defer c.CloseNow()
+	if r.URL.Path == subPath {
+		s.subs.add(c)
+		defer s.subs.remove(c)
+		for {
+			if _, _, err := c.Read(background); err != nil {
+				return
+			}
+		}
+	}
+	buf := make([]byte, 32<<10)
+	for {
+		typ, rd, err := c.Reader(background)
+		if err != nil {
+			return
+		}
+		wr, err := c.Writer(background, typ)
+		if err != nil {
+			return
+		}
+		if _, err := io.CopyBuffer(wr, rd, buf); err != nil {
+			return
+		}
+		if err := wr.Close(); err != nil {
+			return
+		}
+	}
+}
+
+func (s *oursServer) broadcast(p []byte) int {
+	pm, err := ws.NewPreparedMessage(ws.MessageBinary, p)
+	if err != nil {
+		panic(err) // a binary message is always valid
+	}
+	subs := s.subs.snapshot()
+	for _, c := range subs {
+		c.WritePrepared(background, pm) // a failed subscriber is dropped by its reader
+	}
+	return len(subs)
+}
+
+func (s *oursServer) subscribers() int { return s.subs.len() }

@@ -115,11 +115,13 @@ func (c *Conn) next() (frame.Header, error) {
 func (c *Conn) readPayload(p []byte) (int, error) {
 	n, err := c.mr.Read(p)
 	if c.text {
+		// On failure report no bytes, so that an io.Copy of the message
+		// writes nothing that was part of the invalid text.
 		if n > 0 && !c.utf8.Write(p[:n]) {
-			return n, errInvalidUTF8
+			return 0, errInvalidUTF8
 		}
 		if err == io.EOF && !c.utf8.Done() {
-			return n, errInvalidUTF8
+			return 0, errInvalidUTF8
 		}
 	}
 	return n, err

@@ -343,3 +343,29 @@ func TestReadResetMidFrameTCP(t *testing.T) {
 	assert.Equal(t, ws.StatusAbnormalClosure, ce.Code)
 	assert.Equal(t, ws.StatusAbnormalClosure, ws.CloseStatus(err))
 }
+
+// TestReaderReturnsNoInvalidText checks that a streaming Reader hands out
+// none of a text message's bytes in the read that finds them invalid, so
+// an io.Copy of the message passes nothing of the bad text on.
+func TestReaderReturnsNoInvalidText(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		c, peer := pipe(t, nil)
+		got := make(chan []byte, 1)
+		errs := make(chan error, 1)
+		go func() {
+			_, r, err := c.Reader(context.Background())
+			if err != nil {
+				errs <- err
+				return
+			}
+			p, err := io.ReadAll(r)
+			got <- p
+			errs <- err
+		}()
+		peer.send(t, clientFrame("\x81\x0cHello-\xed\xa0\x80-wor")) // a surrogate: never UTF-8
+		peer.requireClose(t, ws.StatusInvalidPayload)
+		assert.Equal(t, ws.StatusInvalidPayload, closeCode(recv(t, errs)))
+		assert.Empty(t, recv(t, got), "the read that finds invalid text returns none of it")
+	})
+}

@@ -57,5 +57,5 @@ func (c *Conn) WritePrepared(ctx context.Context, pm *PreparedMessage) error {
 	if c.client {
 		return c.writeFrame(ctx, h, pm.data)
 	}
-	return c.writeEncoded(ctx, pm.serverFrame())
+	return c.send(ctx, h, pm.serverFrame(), true)
 }

@@ -109,6 +109,12 @@ func (w *messageWriter) WriteFrame(h frame.Header, p []byte) error {
 
 // writeFrame sends one frame, taking the frame lock.
 func (c *Conn) writeFrame(ctx context.Context, h frame.Header, p []byte) error {
+	return c.send(ctx, h, p, false)
+}
+
+// send writes one frame under the frame lock: h with payload p, or, if
+// encoded is set, p as a frame already encoded for this connection.
+func (c *Conn) send(ctx context.Context, h frame.Header, p []byte, encoded bool) error {
 	if err := c.acquire(ctx, c.frameSem); err != nil {
 		return err
 	}
@@ -121,11 +127,16 @@ func (c *Conn) writeFrame(ctx context.Context, h frame.Header, p []byte) error {
 		// An earlier write stopped mid-frame and closed the connection.
 		return errClosed
 	}
-	if h.Opcode == frame.OpClose {
+	if h.Opcode == frame.OpClose && !encoded {
 		c.closeSent = true
 	}
 	stop := c.watch(ctx, false)
-	err := c.fw.WriteFrame(h, p)
+	var err error
+	if encoded {
+		err = c.fw.WriteEncoded(p)
+	} else {
+		err = c.fw.WriteFrame(h, p)
+	}
 	c.unwatch(stop, false)
 	if err != nil {
 		return c.writeFailed(ctx, err)
@@ -199,25 +210,4 @@ func (c *Conn) flushPong() {
 	if err := c.fw.WriteFrame(frame.Header{Fin: true, Opcode: frame.OpPong}, c.pongOut[:n]); err != nil {
 		c.CloseNow()
 	}
-}
-
-// writeEncoded writes a frame already encoded for this connection.
-func (c *Conn) writeEncoded(ctx context.Context, b []byte) error {
-	if err := c.acquire(ctx, c.frameSem); err != nil {
-		return err
-	}
-	defer c.releaseFrame()
-	if c.closeSent {
-		return errCloseSent
-	}
-	if c.fw.Broken() {
-		return errClosed
-	}
-	stop := c.watch(ctx, false)
-	err := c.fw.WriteEncoded(b)
-	c.unwatch(stop, false)
-	if err != nil {
-		return c.writeFailed(ctx, err)
-	}
-	return nil
 }

@@ -43,13 +43,10 @@ func (nc *netConn) Read(p []byte) (int, error) {
 	}
 	defer cancel()
 	c := nc.c
-	if err := c.acquire(ctx, c.readSem); err != nil {
+	if err := c.beginRead(ctx); err != nil {
 		return 0, streamErr(err)
 	}
 	defer func() { <-c.readSem }()
-	if c.readErr != nil {
-		return 0, streamErr(c.readErr)
-	}
 	stop := c.watch(ctx, true)
 	n, err := nc.read(p)
 	c.unwatch(stop, true)

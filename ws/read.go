@@ -26,13 +26,10 @@ var errInvalidUTF8 = &frame.ProtocolError{Code: frame.CloseInvalidPayload, Reaso
 // usable: the next Read resumes exactly where this one stopped, even in the
 // middle of a frame, and returns the same message.
 func (c *Conn) Read(ctx context.Context) (MessageType, []byte, error) {
-	if err := c.acquire(ctx, c.readSem); err != nil {
+	if err := c.beginRead(ctx); err != nil {
 		return 0, nil, err
 	}
 	defer func() { <-c.readSem }()
-	if c.readErr != nil {
-		return 0, nil, c.readErr
-	}
 	stop := c.watch(ctx, true)
 	typ, p, err := c.readWhole()
 	c.unwatch(stop, true)
@@ -79,13 +76,10 @@ func (c *Conn) readWhole() (MessageType, []byte, error) {
 // message is left unread, and it reads with ctx. Reading a message this way
 // allocates nothing. A message that a cancelled Read had begun is dropped.
 func (c *Conn) Reader(ctx context.Context) (MessageType, io.Reader, error) {
-	if err := c.acquire(ctx, c.readSem); err != nil {
+	if err := c.beginRead(ctx); err != nil {
 		return 0, nil, err
 	}
 	defer func() { <-c.readSem }()
-	if c.readErr != nil {
-		return 0, nil, c.readErr
-	}
 	stop := c.watch(ctx, true)
 	h, err := c.next()
 	c.unwatch(stop, true)
@@ -94,6 +88,19 @@ func (c *Conn) Reader(ctx context.Context) (MessageType, io.Reader, error) {
 	}
 	c.msg.ctx = ctx
 	return MessageType(h.Opcode), &c.msg, nil
+}
+
+// beginRead takes the read lock for one read, unless the connection can
+// no longer be read; the caller releases readSem.
+func (c *Conn) beginRead(ctx context.Context) error {
+	if err := c.acquire(ctx, c.readSem); err != nil {
+		return err
+	}
+	if c.readErr != nil {
+		<-c.readSem
+		return c.readErr
+	}
+	return nil
 }
 
 // next starts the next message.
@@ -138,13 +145,10 @@ func (r *messageReader) Read(p []byte) (int, error) {
 	if r.ctx == nil {
 		return 0, io.EOF
 	}
-	if err := c.acquire(r.ctx, c.readSem); err != nil {
+	if err := c.beginRead(r.ctx); err != nil {
 		return 0, err
 	}
 	defer func() { <-c.readSem }()
-	if c.readErr != nil {
-		return 0, c.readErr
-	}
 	if c.midRead {
 		return 0, io.EOF // a Read has moved on to another message
 	}

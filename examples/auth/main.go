@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -46,10 +47,21 @@ func main() {
 		}
 		return
 	}
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		log.Fatal("auth: ", err)
+	}
 	s := &server{token: *token, sessions: make(map[string]string)}
-	fmt.Printf("auth: serving http://%s (API token %s)\n", *addr, *token)
-	srv := &http.Server{Addr: *addr, Handler: s.handler(), ReadHeaderTimeout: 5 * time.Second}
-	log.Fatal(srv.ListenAndServe())
+	fmt.Printf("auth: serving http://%s (API token %s)\n", ln.Addr(), *token)
+	srv := &http.Server{
+		Handler: s.handler(),
+		// Drop clients that send their headers slowly, send huge ones or
+		// sit idle between requests.
+		ReadHeaderTimeout: 5 * time.Second,
+		MaxHeaderBytes:    16 << 10,
+		IdleTimeout:       time.Minute,
+	}
+	log.Fatal(srv.Serve(ln))
 }
 
 // dial connects with the token in an Authorization header, prints the

@@ -54,7 +54,14 @@ func main() {
 		log.Fatal("push: ", err)
 	}
 	var conns sync.WaitGroup
-	srv := &http.Server{Handler: newHandler(ctx, &conns, *interval, os.Stdout), ReadHeaderTimeout: 5 * time.Second}
+	srv := &http.Server{
+		Handler: newHandler(ctx, &conns, *interval, os.Stdout),
+		// Drop clients that send their headers slowly, send huge ones or
+		// sit idle between requests.
+		ReadHeaderTimeout: 5 * time.Second,
+		MaxHeaderBytes:    16 << 10,
+		IdleTimeout:       time.Minute,
+	}
 	shut := make(chan struct{})
 	go func() {
 		<-ctx.Done()

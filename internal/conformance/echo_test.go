@@ -18,7 +18,7 @@ func TestEchoShutdown(t *testing.T) {
 	echo := startEcho(t)
 	ctx, cancel := context.WithTimeout(t.Context(), caseTimeout)
 	defer cancel()
-	c, _, err := ws.Dial(ctx, "ws://"+echo.addr+"/", nil)
+	c, _, err := ws.Dial(ctx, "ws://"+echo.Addr+"/", nil)
 	require.NoError(t, err)
 	defer c.CloseNow()
 	require.NoError(t, c.Write(ctx, ws.MessageText, []byte("before shutdown")))
@@ -33,7 +33,7 @@ func TestEchoShutdown(t *testing.T) {
 		read <- err
 	}()
 	start := time.Now()
-	echo.stop(t)
+	echo.Stop(t)
 	err = <-read
 	assert.Equal(t, ws.StatusGoingAway, ws.CloseStatus(err), "the server's close: %v", err)
 	t.Logf("echo closed its connection and exited %v after SIGTERM", time.Since(start).Round(time.Millisecond))

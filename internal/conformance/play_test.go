@@ -15,6 +15,7 @@ import (
 
 	"github.com/ab7c482b/websocket/frame"
 	"github.com/ab7c482b/websocket/internal/autobahn"
+	"github.com/ab7c482b/websocket/internal/rawws"
 	"github.com/ab7c482b/websocket/ws"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -299,7 +300,7 @@ func check(t *testing.T, tc *testCase, o outcome, d direction) {
 // runAgainstServer plays tc against the echo server at addr.
 func runAgainstServer(t *testing.T, tc *testCase, addr string) {
 	deadline := time.Now().Add(tc.timeout())
-	conn, br, err := dialRaw(addr, "/"+tc.id, deadline)
+	conn, br, err := rawws.Dial(addr, "/"+tc.id, "", deadline)
 	require.NoError(t, err, "%v: handshake", tc)
 	defer conn.Close()
 	check(t, tc, play(conn, br, tc, false), toServer)

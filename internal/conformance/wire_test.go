@@ -3,7 +3,6 @@ package conformance
 import (
 	"bufio"
 	"bytes"
-	crand "crypto/rand"
 	be "encoding/binary"
 	"errors"
 	"fmt"
@@ -11,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/ab7c482b/websocket/frame"
+	"github.com/ab7c482b/websocket/internal/rawws"
 )
 
 // wireFrame is a frame exactly as the raw side puts it on the wire: any
@@ -26,17 +26,7 @@ type wireFrame struct {
 // appendTo appends f's encoding to dst, masked with a fresh random key if
 // mask is set (RFC 6455 §5.3: a client masks every frame).
 func (f wireFrame) appendTo(dst []byte, mask bool) []byte {
-	h := frame.Header{Fin: f.fin, Rsv: f.rsv, Opcode: f.op, Masked: mask, Length: int64(len(f.payload))}
-	if mask {
-		crand.Read(h.Mask[:])
-	}
-	dst = frame.AppendHeader(dst, h)
-	start := len(dst)
-	dst = append(dst, f.payload...)
-	if mask {
-		frame.Mask(h.Mask, 0, dst[start:])
-	}
-	return dst
+	return rawws.AppendFrame(dst, f.fin, f.rsv, f.op, f.payload, mask)
 }
 
 // encodedLen is the length of f on the wire.

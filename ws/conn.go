@@ -111,6 +111,7 @@ type Conn struct {
 	readErr  error // sticky: the connection can no longer be read
 	readWake chan struct{}
 	readKill func()
+	readCtx  context.Context // the read in progress, for its pongs
 
 	// Writing. writeSem is held for a whole message, frameSem for one
 	// frame; control frames take only frameSem.
@@ -142,6 +143,9 @@ type Conn struct {
 	pingSeq uint64
 	rtt     atomic.Int64
 	ka      *keepalive
+
+	stats   connStats  // see Stats
+	onClose closeHooks // run by CloseNow, for Groups and Queues
 }
 
 type deadliner interface {
@@ -260,6 +264,9 @@ func (c *Conn) acquire(ctx context.Context, sem chan struct{}) error {
 // the call would look failed rather than cancelled.) A context that can
 // never be done costs nothing.
 func (c *Conn) watch(ctx context.Context, read bool) (stop func() bool) {
+	if read {
+		c.readCtx = ctx
+	}
 	if ctx.Done() == nil {
 		return nil
 	}
@@ -274,6 +281,9 @@ func (c *Conn) watch(ctx context.Context, read bool) (stop func() bool) {
 
 // unwatch ends what watch began and clears the transport's deadline.
 func (c *Conn) unwatch(stop func() bool, read bool) {
+	if read {
+		c.readCtx = nil
+	}
 	if stop == nil {
 		return
 	}
@@ -321,6 +331,7 @@ func (c *Conn) CloseNow() error {
 		close(c.closed)
 		err = c.rwc.Close()
 		c.stopKeepalive()
+		c.onClose.run()
 	})
 	return err
 }

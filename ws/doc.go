@@ -32,7 +32,9 @@
 // [Conn.Read] returns a message whole; [Conn.Reader] streams one without
 // allocating. [Conn.Write] sends a message as one frame; [Conn.Writer]
 // sends one as fragments while it is being produced. A [PreparedMessage]
-// is encoded once and written to many connections. [Conn.NetConn] adapts a
+// is encoded once and written to many connections; a [Queue] sends
+// without making the sender wait for a slow peer, bounded in bytes and
+// messages, as a broadcast needs. [Conn.NetConn] adapts a
 // Conn to a net.Conn for stream protocols. Text messages are checked for
 // valid UTF-8 as they arrive (§8.1), and fail the connection with
 // StatusInvalidPayload at the first bad byte.
@@ -69,6 +71,11 @@
 // connection with the close code of §7.4.1 (1002, 1007 or 1009) and Read
 // returns a *frame.ProtocolError.
 //
+// A server's http.Server.Shutdown does not see its WebSockets, which were
+// hijacked: a [Group] tracks them, and its Shutdown closes them all with
+// StatusGoingAway (1001), waiting for the closing handshakes up to a
+// deadline. [Conn.Stats] counts messages and bytes each way, for metrics.
+//
 // # Limits
 //
 // [Config.ReadLimit] bounds an incoming message across all its fragments
@@ -76,6 +83,8 @@
 // its payload is read. Memory per connection does not grow with the number
 // of fragments; [Config.MaxFragments] can also bound their count. The
 // closing handshake and the client's opening handshake have timeouts.
+// Every write, a pong included, is bounded by its context, so a peer that
+// stops reading blocks a call no longer than the caller allows.
 //
 // # Origins
 //

@@ -11,12 +11,12 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"runtime"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/ab7c482b/websocket/internal/leakcheck"
 	"github.com/ab7c482b/websocket/ws"
 	"github.com/stretchr/testify/require"
 )
@@ -27,30 +27,19 @@ const safetyTimeout = 10 * time.Second
 
 // checkGoroutines fails t if, once t's other cleanups have run, more
 // goroutines are left than when it was called. Call it first in a test, so
-// that its cleanup runs last; the test must not be parallel, since parallel
-// tests would change the count.
+// that its cleanup runs last; the test must not be parallel, since
+// parallel tests would change the count. TestMain checks the whole
+// package the same way once every test has run.
 func checkGoroutines(t *testing.T) {
 	t.Helper()
-	base := runtime.NumGoroutine()
-	t.Cleanup(func() {
-		deadline := time.Now().Add(5 * time.Second)
-		for {
-			n := runtime.NumGoroutine()
-			if n <= base {
-				return
-			}
-			if time.Now().After(deadline) {
-				buf := make([]byte, 1<<20)
-				buf = buf[:runtime.Stack(buf, true)]
-				t.Errorf("goroutine leak: %d goroutines left, want at most %d\n%s", n, base, buf)
-				return
-			}
-			// Goroutines that were told to stop need a moment to be
-			// scheduled and exit; this bounded poll only observes them.
-			runtime.Gosched()
-			time.Sleep(time.Millisecond)
-		}
-	})
+	leakcheck.Check(t)
+}
+
+// waitGoroutines waits, up to leakcheck.Timeout, until at most base
+// goroutines run, failing t with every stack if they do not.
+func waitGoroutines(t *testing.T, base int) {
+	t.Helper()
+	require.NoError(t, leakcheck.Wait(base, leakcheck.Timeout))
 }
 
 // wsURL returns the ws:// (or wss://) URL of an httptest server.

@@ -54,8 +54,12 @@ func (c *Conn) WritePrepared(ctx context.Context, pm *PreparedMessage) error {
 	}
 	defer func() { <-c.writeSem }()
 	h := frame.Header{Fin: true, Opcode: pm.op}
+	var err error
 	if c.client {
-		return c.writeFrame(ctx, h, pm.data)
+		err = c.writeFrame(ctx, h, pm.data)
+	} else {
+		err = c.send(ctx, h, pm.serverFrame(), true)
 	}
-	return c.send(ctx, h, pm.serverFrame(), true)
+	c.stats.wrote(len(pm.data), true, err)
+	return err
 }

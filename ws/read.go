@@ -131,6 +131,7 @@ func (c *Conn) readPayload(p []byte) (int, error) {
 			return 0, errInvalidUTF8
 		}
 	}
+	c.stats.read(n, err)
 	return n, err
 }
 

@@ -32,7 +32,9 @@ func (c *Conn) Write(ctx context.Context, typ MessageType, p []byte) error {
 		return err
 	}
 	defer func() { <-c.writeSem }()
-	return c.writeFrame(ctx, frame.Header{Fin: true, Opcode: op}, p)
+	err := c.writeFrame(ctx, frame.Header{Fin: true, Opcode: op}, p)
+	c.stats.wrote(len(p), true, err)
+	return err
 }
 
 // Writer returns a writer for one message of type typ, sent as a run of
@@ -73,6 +75,7 @@ func (w *messageWriter) Write(p []byte) (int, error) {
 		return 0, errWriterClosed
 	}
 	n, err := w.m.Write(p)
+	w.c.stats.wrote(n, false, nil)
 	if err != nil {
 		w.c.writerFailed(err)
 	}
@@ -84,6 +87,7 @@ func (w *messageWriter) Close() error {
 		return errWriterClosed
 	}
 	err := w.m.Close()
+	w.c.stats.wrote(0, true, err)
 	if err != nil {
 		w.c.writerFailed(err)
 	}
@@ -118,7 +122,7 @@ func (c *Conn) send(ctx context.Context, h frame.Header, p []byte, encoded bool)
 	if err := c.acquire(ctx, c.frameSem); err != nil {
 		return err
 	}
-	defer c.releaseFrame()
+	defer c.releaseFrame(ctx)
 	if c.closeSent {
 		// RFC 6455 §5.5.1: nothing follows a close frame.
 		return errCloseSent
@@ -141,6 +145,7 @@ func (c *Conn) send(ctx context.Context, h frame.Header, p []byte, encoded bool)
 	if err != nil {
 		return c.writeFailed(ctx, err)
 	}
+	c.stats.sentFrame(h.Opcode, p)
 	return nil
 }
 
@@ -164,11 +169,15 @@ func (c *Conn) writeFailed(ctx context.Context, err error) error {
 }
 
 // releaseFrame gives up the frame lock, first sending any pong that the
-// reader queued while the lock was held.
-func (c *Conn) releaseFrame() {
+// reader queued while the lock was held. ctx, the context of the call that
+// held the lock, bounds the pong's write too: if it ends first, the pong
+// stays queued for the next frame out (or the next ping's answer), so a
+// peer that stops reading cannot make a call outlive its context.
+func (c *Conn) releaseFrame(ctx context.Context) {
 	for {
-		if c.pongDue.Load() {
-			c.flushPong()
+		if c.pongDue.Load() && !c.flushPong(ctx) {
+			<-c.frameSem
+			return
 		}
 		<-c.frameSem
 		if !c.pongDue.Load() {
@@ -185,7 +194,9 @@ func (c *Conn) releaseFrame() {
 // queuePong answers a ping. Only the latest unanswered ping's payload is
 // kept (RFC 6455 §5.5.3 allows answering just the most recent), so a peer
 // that floods pings without reading cannot grow our memory, and the
-// reading goroutine never waits for a writer to finish.
+// reading goroutine never waits for a writer to finish. When the frame
+// lock is free the reader sends the pong itself, bounded by the read's
+// context.
 func (c *Conn) queuePong(p []byte) {
 	c.pongMu.Lock()
 	c.pongN = copy(c.pong[:], p)
@@ -193,21 +204,42 @@ func (c *Conn) queuePong(p []byte) {
 	c.pongMu.Unlock()
 	select {
 	case c.frameSem <- struct{}{}:
-		c.releaseFrame()
+		ctx := c.readCtx
+		if ctx == nil {
+			ctx = context.Background()
+		}
+		c.releaseFrame(ctx)
 	default:
 	}
 }
 
-// flushPong sends the queued pong; the caller holds the frame lock.
-func (c *Conn) flushPong() {
+// flushPong sends the queued pong; the caller holds the frame lock. It
+// returns false if ctx ended before any of the pong was written: the pong
+// is queued again (unless a newer ping replaced it) and the connection is
+// intact. Any other failure closes the connection.
+func (c *Conn) flushPong(ctx context.Context) bool {
 	c.pongMu.Lock()
 	n := copy(c.pongOut[:], c.pong[:c.pongN])
 	c.pongDue.Store(false)
 	c.pongMu.Unlock()
 	if c.closeSent {
-		return
+		return true
 	}
-	if err := c.fw.WriteFrame(frame.Header{Fin: true, Opcode: frame.OpPong}, c.pongOut[:n]); err != nil {
+	stop := c.watch(ctx, false)
+	err := c.fw.WriteFrame(frame.Header{Fin: true, Opcode: frame.OpPong}, c.pongOut[:n])
+	c.unwatch(stop, false)
+	if err == nil {
+		return true
+	}
+	if ctxErr(ctx, err) == nil || c.fw.Broken() || c.isClosed() {
 		c.CloseNow()
+		return true
 	}
+	c.pongMu.Lock()
+	if !c.pongDue.Load() {
+		c.pongN = copy(c.pong[:], c.pongOut[:n])
+		c.pongDue.Store(true)
+	}
+	c.pongMu.Unlock()
+	return false
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"log/slog"
 	"strings"
 	"sync"
@@ -11,9 +12,9 @@ import (
 )
 
 // BenchmarkFanOut measures one message from Publish to every member's
-// queue: numbering, encoding once, and the offers. Members are queues
-// drained by goroutines, without connections, so the network is not
-// measured.
+// transport: numbering, encoding once, the offers to each member's
+// ws.Queue and its write. Each member's transport takes every frame in one
+// Write and discards it, so the network is not measured.
 func BenchmarkFanOut(b *testing.B) {
 	for _, members := range []int{10, 100, 1000} {
 		for _, size := range []int{0, 125, 4 << 10} {
@@ -31,21 +32,11 @@ func benchmarkFanOut(b *testing.B, members, size int) {
 		b.Fatal(err)
 	}
 	acks := make(chan struct{}, members)
-	var drainers sync.WaitGroup
 	clients := make([]*client, members)
 	for i := range clients {
-		cl := &client{queue: make(chan *ws.PreparedMessage, 16), stopped: make(chan struct{})}
+		cl := &client{conn: ws.NewConn(newAckConn(acks), nil), stopped: make(chan struct{})}
+		cl.queue = ws.NewQueue(cl.conn, &ws.QueueOptions{MaxMessages: 16, Policy: ws.QueueClose})
 		clients[i] = cl
-		drainers.Go(func() {
-			for {
-				select {
-				case <-cl.queue:
-					acks <- struct{}{}
-				case <-cl.stopped:
-					return
-				}
-			}
-		})
 	}
 	r.mu.Lock()
 	for _, cl := range clients {
@@ -66,9 +57,36 @@ func benchmarkFanOut(b *testing.B, members, size int) {
 	}
 	b.StopTimer()
 	for _, cl := range clients {
-		cl.stop(ws.StatusGoingAway, "", false)
+		cl.conn.CloseNow()
+		<-cl.queue.Done()
 	}
-	drainers.Wait()
 	r.stopFanOut()
 	<-r.fanOutDone
+}
+
+// ackConn is a transport that discards what is written to it, telling
+// acks of each write, and has nothing to read until it is closed.
+type ackConn struct {
+	acks   chan<- struct{}
+	closed chan struct{}
+	once   sync.Once
+}
+
+func newAckConn(acks chan<- struct{}) *ackConn {
+	return &ackConn{acks: acks, closed: make(chan struct{})}
+}
+
+func (c *ackConn) Write(p []byte) (int, error) {
+	c.acks <- struct{}{}
+	return len(p), nil
+}
+
+func (c *ackConn) Read([]byte) (int, error) {
+	<-c.closed
+	return 0, io.EOF
+}
+
+func (c *ackConn) Close() error {
+	c.once.Do(func() { close(c.closed) })
+	return nil
 }

@@ -19,6 +19,7 @@
 //	               at once (5); -rate 0 turns the limit off
 //	-queue         messages a client may fall behind before it is closed as
 //	               too slow (128)
+//	-queue-bytes   bytes of messages it may fall behind, likewise (1 MiB)
 //	-max-clients   most clients at once (1000; 0 means no limit)
 //	-ping          keepalive ping interval (25s)
 //	-write-timeout longest one message may take to reach a client (10s)
@@ -76,12 +77,14 @@
 // [Subscription]: so every client sees the broker's order, and a
 // networked broker could later join rooms across processes. One
 // goroutine encodes each message once as a ws.PreparedMessage and offers
-// it to each client's bounded queue without waiting. Each client has one
-// writing goroutine, the only one that writes its messages; a client that
-// falls -queue messages behind, or takes longer than -write-timeout for
-// one, is closed with 1013 (try again later) and reason "too slow", and
-// its page resumes from where it was. Nothing is dropped without the
-// client being told.
+// it to each client's ws.Queue without waiting. The queue's goroutine is
+// the only one that writes the client's messages; a client that falls
+// -queue messages (or -queue-bytes bytes) behind, or takes longer than
+// -write-timeout for one, is closed with 1013 (try again later) and reason
+// "too slow", and its page resumes from where it was. Nothing is dropped
+// without the client being told. On shutdown a ws.Group sends every
+// client 1001 at once and waits for the closing handshakes, up to a
+// deadline.
 //
 // Commands longer than -max-message get an error reply; messages much
 // longer than that (six times, plus room for JSON) close the connection

@@ -61,6 +61,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		rate         = fs.Float64("rate", 2, "`messages` a second each client may send in the long run; 0 turns the limit off")
 		burst        = fs.Int("burst", 5, "`messages` a client may send at once before -rate applies")
 		queue        = fs.Int("queue", 128, "`messages` a client may fall behind before it is closed as too slow")
+		queueBytes   = fs.Int("queue-bytes", ws.DefaultQueueBytes, "`bytes` of messages a client may fall behind before it is closed as too slow")
 		maxClients   = fs.Int("max-clients", 1000, "most clients at once; 0 means no limit")
 		ping         = fs.Duration("ping", 25*time.Second, "keepalive ping `interval`; a peer that does not answer within it is dropped")
 		writeTimeout = fs.Duration("write-timeout", 10*time.Second, "how long one message may take to reach a client before it counts as too slow")
@@ -96,6 +97,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return errors.New("-burst must be at least 1")
 	case *queue < 1:
 		return errors.New("-queue must be at least 1")
+	case *queueBytes < 1:
+		return errors.New("-queue-bytes must be at least 1")
 	case *maxClients < 0:
 		return errors.New("-max-clients must not be negative")
 	case *ping < 0:
@@ -116,6 +119,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		Rate:         *rate,
 		Burst:        *burst,
 		Queue:        *queue,
+		QueueBytes:   *queueBytes,
 		MaxClients:   *maxClients,
 		WriteTimeout: *writeTimeout,
 		Logger:       logger,

@@ -74,6 +74,7 @@ func TestRunFlags(t *testing.T) {
 		{[]string{"-rate", "-1"}, "-rate"},
 		{[]string{"-burst", "0"}, "-burst"},
 		{[]string{"-queue", "0"}, "-queue"},
+		{[]string{"-queue-bytes", "0"}, "-queue-bytes"},
 		{[]string{"-write-timeout", "0s"}, "-write-timeout"},
 		{[]string{"-origin", "a.com,[x"}, "bad pattern"},
 		{[]string{"-nope"}, errUsage.Error()},

@@ -26,8 +26,11 @@ type roomConfig struct {
 	Rate  float64
 	Burst int
 	// Queue is how many live messages a client may fall behind before
-	// the room closes it as too slow.
-	Queue int
+	// the room closes it as too slow, and QueueBytes how many bytes of
+	// them; a zero QueueBytes means ws.DefaultQueueBytes. A newcomer's
+	// backlog (welcome, notices, history) comes on top of both.
+	Queue      int
+	QueueBytes int
 	// MaxClients bounds the clients in the room; zero means no bound.
 	MaxClients int
 	// WriteTimeout bounds one write to a client.
@@ -49,6 +52,9 @@ func (c *roomConfig) setDefaults() {
 	}
 	if c.Queue <= 0 {
 		c.Queue = 128
+	}
+	if c.QueueBytes <= 0 {
+		c.QueueBytes = ws.DefaultQueueBytes
 	}
 	if c.WriteTimeout <= 0 {
 		c.WriteTimeout = 10 * time.Second
@@ -79,13 +85,14 @@ var (
 // Broker. Its methods are safe for concurrent use.
 //
 // One goroutine (fanOut) reads the broker's subscription, encodes each
-// message once and offers it to every client's bounded queue without
+// message once and offers it to every client's bounded ws.Queue without
 // waiting; a client whose queue is full is closed as too slow, so no
 // client can hold up the others.
 type Room struct {
 	cfg    roomConfig
 	broker Broker
 	log    *slog.Logger
+	conns  ws.Group // every client's connection, for the shutdown
 
 	mu      sync.Mutex
 	members map[*client]struct{} // clients receiving the fan-out
@@ -127,6 +134,7 @@ func newRoom(b Broker, cfg roomConfig) (*Room, error) {
 		stopFanOut: cancel,
 		fanOutDone: make(chan struct{}),
 	}
+	r.conns.Reason = reasonShutdown
 	// TODO: a broker shared between processes would also need a snapshot
 	// of who is online at last; an in-memory one always starts empty.
 	go r.fanOut(ctx, sub)
@@ -191,26 +199,27 @@ type joinRequest struct {
 	Remote string
 }
 
-// register makes cl a member and returns what it must be sent before any
-// live message: the welcome, any notice, and the history. The snapshot of
-// users, the history and membership are taken under one lock with the
-// fan-out, so the client sees every message exactly once, in order.
-func (r *Room) register(cl *client, req joinRequest) ([]*ws.PreparedMessage, error) {
+// register makes cl a member, and gives it a send queue that starts with
+// what it must be sent before any live message: the welcome, any notice,
+// and the history. The snapshot of users, the history and membership are
+// taken under one lock with the fan-out, so the client sees every message
+// exactly once, in order.
+func (r *Room) register(cl *client, req joinRequest) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.closed {
-		return nil, errRoomClosed
+		return errRoomClosed
 	}
 	if r.cfg.MaxClients > 0 && len(r.live) >= r.cfg.MaxClients {
-		return nil, errRoomFull
+		return errRoomFull
 	}
 	last := r.last
-	var backlog []*ws.PreparedMessage
+	var bl backlog
 	users := make([]user, 0, len(r.users))
 	for _, id := range slices.Sorted(maps.Keys(r.users)) {
 		users = append(users, user{ID: id, Name: r.users[id]})
 	}
-	backlog = append(backlog, mustPrepare(encode(welcome{
+	bl.add(encode(welcome{
 		Type:       typeWelcome,
 		ID:         cl.id,
 		Name:       cl.name,
@@ -219,7 +228,7 @@ func (r *Room) register(cl *client, req joinRequest) ([]*ws.PreparedMessage, err
 		MaxMessage: r.cfg.MaxMessage,
 		Rate:       r.cfg.Rate,
 		Burst:      r.cfg.Burst,
-	})))
+	}))
 
 	resume := req.HasSince && req.Since <= last
 	after := uint64(0)
@@ -230,7 +239,7 @@ func (r *Room) register(cl *client, req joinRequest) ([]*ws.PreparedMessage, err
 	// client through the fan-out.
 	msgs, complete, err := r.broker.Since(context.Background(), after)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	msgs = slices.DeleteFunc(msgs, func(m Message) bool { return m.Seq > last })
 	if !resume || !complete {
@@ -240,31 +249,65 @@ func (r *Room) register(cl *client, req joinRequest) ([]*ws.PreparedMessage, err
 	}
 	switch {
 	case req.HasSince && !resume:
-		backlog = append(backlog, mustPrepare(encode(notice{
+		bl.add(encode(notice{
 			Type:  typeRestarted,
 			After: req.Since,
 			Text:  "The room restarted; earlier messages are gone.",
-		})))
+		}))
 	case resume && !complete:
 		first := last + 1
 		if len(msgs) > 0 {
 			first = msgs[0].Seq
 		}
-		backlog = append(backlog, mustPrepare(encode(notice{
+		bl.add(encode(notice{
 			Type:  typeMissed,
 			After: req.Since,
 			First: first,
 			Text:  "Some messages were missed while you were away.",
-		})))
+		}))
 	}
 	for _, m := range msgs {
-		backlog = append(backlog, r.preparedLocked(m))
+		bl.msgs = append(bl.msgs, r.preparedLocked(m))
+		bl.size += len(m.Data) + maxSeqField
 	}
 
+	// The queue closes a client that falls Queue messages (or QueueBytes
+	// bytes) behind what it holds now, and one that takes longer than
+	// WriteTimeout to take a message, with 1013 "too slow".
+	cl.queue = ws.NewQueue(cl.conn, &ws.QueueOptions{
+		MaxMessages:  r.cfg.Queue + len(bl.msgs),
+		MaxBytes:     r.cfg.QueueBytes + bl.size,
+		Policy:       ws.QueueClose,
+		WriteTimeout: r.cfg.WriteTimeout,
+		CloseCode:    ws.StatusTryAgainLater,
+		CloseReason:  reasonTooSlow,
+	})
+	for _, pm := range bl.msgs {
+		if err := cl.queue.SendPrepared(context.Background(), pm); err != nil {
+			return err
+		}
+	}
+	r.conns.Add(cl.conn)
 	r.members[cl] = struct{}{}
 	r.live[cl] = struct{}{}
 	r.clients.Add(1)
-	return backlog, nil
+	return nil
+}
+
+// maxSeqField bounds what withSeq adds to a message: `"seq":N,`.
+const maxSeqField = len(`"seq":18446744073709551615,`)
+
+// backlog is what a newcomer is sent before live messages, and an upper
+// bound of its payload bytes.
+type backlog struct {
+	msgs []*ws.PreparedMessage
+	size int
+}
+
+// add appends a message encoded as b.
+func (bl *backlog) add(b []byte) {
+	bl.msgs = append(bl.msgs, mustPrepare(b))
+	bl.size += len(b)
 }
 
 // preparedLocked returns m's encoding, from the cache if it is there.
@@ -315,23 +358,11 @@ func (r *Room) Close(ctx context.Context) error {
 	}
 	r.mu.Unlock()
 
-	done := make(chan struct{})
-	go func() {
-		r.clients.Wait()
-		close(done)
-	}()
-	var err error
-	select {
-	case <-done:
-	case <-ctx.Done():
-		err = ctx.Err()
-		r.mu.Lock()
-		for cl := range r.live {
-			cl.conn.CloseNow()
-		}
-		r.mu.Unlock()
-		<-done
-	}
+	// The clients, stopped, leave their connections to the Group, which
+	// closes them all at once and every one by ctx's end; then each
+	// client's goroutines see their connection end.
+	err := r.conns.Shutdown(ctx)
+	r.clients.Wait()
 	r.stopFanOut()
 	<-r.fanOutDone
 	return err

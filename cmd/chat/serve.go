@@ -20,13 +20,13 @@ import (
 const publishTimeout = 5 * time.Second
 
 // client is one connection in a room. Its reading goroutine handles the
-// commands it sends; its writing goroutine is the only one that writes
-// its messages, from the backlog and then the queue.
+// commands it sends; its send queue's goroutine is the only one that
+// writes its messages, the backlog first.
 type client struct {
 	room  *Room
 	conn  *ws.Conn
 	id    string
-	queue chan *ws.PreparedMessage
+	queue *ws.Queue // set by register
 
 	stopOnce sync.Once
 	stopped  chan struct{}
@@ -55,14 +55,16 @@ func (r *Room) Serve(conn *ws.Conn, req joinRequest) {
 		conn:    conn,
 		id:      id,
 		name:    name,
-		queue:   make(chan *ws.PreparedMessage, r.cfg.Queue),
 		stopped: make(chan struct{}),
 		bucket:  newBucket(r.cfg.Rate, r.cfg.Burst, r.cfg.now()),
 	}
-	backlog, err := r.register(cl, req)
+	err := r.register(cl, req)
 	if err != nil {
 		code, reason := ws.StatusInternalError, "internal error"
 		switch {
+		case errors.Is(err, net.ErrClosed):
+			conn.CloseNow() // gone before it joined
+			return
 		case errors.Is(err, errRoomClosed):
 			code, reason = ws.StatusGoingAway, reasonShutdown
 		case errors.Is(err, errRoomFull):
@@ -92,9 +94,13 @@ func (r *Room) Serve(conn *ws.Conn, req joinRequest) {
 	}
 
 	var wg sync.WaitGroup
-	wg.Go(func() { cl.write(backlog) })
 	wg.Go(cl.read)
-	<-cl.stopped
+	select {
+	case <-cl.stopped:
+	case <-cl.queue.Done():
+		cl.queueStopped()
+		<-cl.stopped
+	}
 
 	r.mu.Lock()
 	delete(r.members, cl)
@@ -109,7 +115,9 @@ func (r *Room) Serve(conn *ws.Conn, req joinRequest) {
 	cl.left = true
 	name = cl.name
 	cl.pubMu.Unlock()
+	cl.close()
 	wg.Wait()
+	<-cl.queue.Done()
 
 	by := "server"
 	if cl.byPeer {
@@ -137,13 +145,32 @@ func (cl *client) isStopped() bool {
 	}
 }
 
-// offer queues pm without waiting and reports whether it fit.
+// offer queues pm without waiting, and reports false if the client is
+// too slow to take it: the queue has then given up on the client and is
+// closing its connection with 1013. A client whose connection is closing
+// for another reason takes nothing, and is reported as keeping up.
 func (cl *client) offer(pm *ws.PreparedMessage) bool {
-	select {
-	case cl.queue <- pm:
-		return true
+	return !isTooSlow(cl.queue.SendPrepared(context.Background(), pm))
+}
+
+// isTooSlow reports whether err, from the send queue, says the client
+// fell too far behind or took too long over one message.
+func isTooSlow(err error) bool {
+	return errors.Is(err, ws.ErrQueueFull) || errors.Is(err, context.DeadlineExceeded)
+}
+
+// queueStopped handles the send queue stopping by itself.
+func (cl *client) queueStopped() {
+	err := cl.queue.Err()
+	switch {
+	case isTooSlow(err):
+		// The queue is closing the connection as too slow.
+		cl.stop(ws.StatusTryAgainLater, reasonTooSlow, false)
+	case errors.Is(err, net.ErrClosed):
+		// The connection closed; the reading goroutine says how.
 	default:
-		return false
+		cl.room.log.Warn("write failed", "id", cl.id, "err", err)
+		cl.stop(ws.StatusAbnormalClosure, "write failed", false)
 	}
 }
 
@@ -199,6 +226,9 @@ func (cl *client) readFailed(err error) {
 	switch {
 	case cl.isStopped():
 		// This end closed the connection, for the reason already set.
+	case isTooSlow(cl.queue.Err()):
+		// The queue closed it: the close frame read here is the echo.
+		cl.stop(ws.StatusTryAgainLater, reasonTooSlow, false)
 	case errors.Is(err, ws.ErrPongTimeout):
 		cl.stop(ws.StatusAbnormalClosure, "no pong: peer unreachable", false)
 	case errors.As(err, &ce) && ce.Code != ws.StatusAbnormalClosure:
@@ -293,64 +323,19 @@ func (cl *client) reply(code, text, ref string, retry time.Duration) {
 	}
 }
 
-// write sends the backlog and then the queue, one message at a time,
-// until the client is stopped; then it closes the connection.
-func (cl *client) write(backlog []*ws.PreparedMessage) {
-	for _, pm := range backlog {
-		if cl.isStopped() {
-			break
-		}
-		if err := cl.send(pm); err != nil {
-			cl.writeFailed(err)
-			return
-		}
-	}
-	for {
-		// Once stopped, send nothing more even if the queue has some.
-		if cl.isStopped() {
-			cl.close()
-			return
-		}
-		select {
-		case pm := <-cl.queue:
-			if err := cl.send(pm); err != nil {
-				cl.writeFailed(err)
-				return
-			}
-		case <-cl.stopped:
-		}
-	}
-}
-
-func (cl *client) send(pm *ws.PreparedMessage) error {
-	ctx, cancel := context.WithTimeout(context.Background(), cl.room.cfg.WriteTimeout)
-	defer cancel()
-	return cl.conn.WritePrepared(ctx, pm)
-}
-
-func (cl *client) writeFailed(err error) {
-	switch {
-	case cl.isStopped():
-		// The connection was closed under the write.
-		cl.conn.CloseNow()
-	case errors.Is(err, context.DeadlineExceeded):
-		// A client that does not take one message within the write
-		// timeout is too slow. If none of the message went out, Close
-		// can still tell it why.
-		cl.stop(ws.StatusTryAgainLater, reasonTooSlow, false)
-		cl.close()
-	default:
-		cl.room.log.Warn("write failed", "id", cl.id, "err", err)
-		cl.stop(ws.StatusAbnormalClosure, "write failed", false)
-		cl.conn.CloseNow()
-	}
-}
-
-// close closes the connection for the reason the client stopped.
+// close closes the connection for the reason the client stopped, once
+// the room is done with the client. Messages still queued are dropped; one
+// being written is finished first.
 func (cl *client) close() {
-	if cl.byPeer || cl.code == ws.StatusAbnormalClosure {
+	cl.queue.Close()
+	switch {
+	case cl.byPeer || cl.code == ws.StatusAbnormalClosure:
 		cl.conn.CloseNow()
 		return
+	case isTooSlow(cl.queue.Err()):
+		return // the queue closes it with 1013
+	case cl.room.isClosed():
+		return // the room's shutdown closes it with 1001
 	}
 	if err := cl.conn.Close(cl.code, cl.reason); err != nil && !errors.Is(err, net.ErrClosed) {
 		cl.room.log.Debug("close", "id", cl.id, "err", err)

@@ -168,7 +168,7 @@ func windowBits(p handshake.Param) (int, bool) {
 	return n, true
 }
 
-var errDeflateResponse = errors.New("ws: server's permessage-deflate response is invalid")
+var errDeflateResponse = errors.New("the server answered permessage-deflate with what the client did not offer or cannot honour")
 
 // agreedDeflate reads the permessage-deflate agreement in a handshake's
 // extensions, as this end sees it: a client reading the server's response
@@ -218,6 +218,12 @@ var deflateTail = []byte{0x00, 0x00, 0xff, 0xff}
 // flateWriters pools compressors by level (index level+2, for -2..9).
 var flateWriters [12]sync.Pool
 
+// compressBufs pools the buffers that Write compresses messages into.
+var compressBufs sync.Pool
+
+// maxPooledBuf is the largest compression buffer kept for reuse.
+const maxPooledBuf = 256 << 10
+
 // sliceWriter appends what is written to b.
 type sliceWriter struct{ b []byte }
 
@@ -226,45 +232,119 @@ func (s *sliceWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// deflater compresses outgoing messages for one connection.
+// switchWriter passes writes on to w. A compressor writes through it for
+// its whole life, while w follows the message being written.
+type switchWriter struct{ w io.Writer }
+
+func (s *switchWriter) Write(p []byte) (int, error) { return s.w.Write(p) }
+
+// deflater compresses outgoing messages for one connection. Without
+// context takeover it borrows a pooled compressor for each message, so an
+// idle connection holds none.
 type deflater struct {
 	level    int
 	takeover bool
-	fw       *flate.Writer // kept for context takeover, else pooled
-	out      sliceWriter
+	kept     *flate.Writer // the compressor and its context, with takeover
+	dst      switchWriter
+	out      *sliceWriter // what compress returned, until release
 }
 
-// compress returns p compressed as one message's payload (RFC 7692
-// §7.2.1). The result is valid until the next call.
-func (d *deflater) compress(p []byte) []byte {
-	d.out.b = d.out.b[:0]
-	fw := d.fw
-	if fw == nil {
-		if v := flateWriters[d.level+2].Get(); v != nil {
-			fw = v.(*flate.Writer)
-			fw.Reset(&d.out)
-		} else {
-			fw, _ = flate.NewWriter(&d.out, d.level) // level was checked
-		}
-		if d.takeover {
-			d.fw = fw
-		}
+// begin returns the compressor for one message, writing to dst. The
+// caller ends the message with a Flush and then calls end.
+func (d *deflater) begin(dst io.Writer) *flate.Writer {
+	d.dst.w = dst
+	if d.kept != nil {
+		return d.kept
 	}
-	fw.Write(p)
-	fw.Flush()
+	var fw *flate.Writer
+	if v := flateWriters[d.level+2].Get(); v != nil {
+		fw = v.(*flate.Writer)
+		fw.Reset(&d.dst)
+	} else {
+		fw, _ = flate.NewWriter(&d.dst, d.level) // the level was checked
+	}
+	if d.takeover {
+		d.kept = fw
+	}
+	return fw
+}
+
+// end finishes the message begin started.
+func (d *deflater) end(fw *flate.Writer) {
+	d.dst.w = nil
 	if !d.takeover {
 		flateWriters[d.level+2].Put(fw)
 	}
-	// Flush ends with an empty stored block, the tail to strip.
+}
+
+// compress returns p compressed as one message's payload (RFC 7692
+// §7.2.1), valid until release.
+func (d *deflater) compress(p []byte) []byte {
+	if d.out == nil {
+		if v := compressBufs.Get(); v != nil {
+			d.out = v.(*sliceWriter)
+		} else {
+			d.out = new(sliceWriter)
+		}
+	}
+	d.out.b = d.out.b[:0]
+	fw := d.begin(d.out)
+	fw.Write(p)
+	fw.Flush()
+	d.end(fw)
+	// Flush ends with an empty stored block: the tail to strip.
 	return d.out.b[:len(d.out.b)-len(deflateTail)]
 }
 
-// release drops the buffer after a burst of writes, so an idle
-// connection keeps no output buffer.
+// release returns compress's buffer to the pool, so that an idle
+// connection holds no output buffer either.
 func (d *deflater) release() {
-	if cap(d.out.b) > 64<<10 {
-		d.out.b = nil
+	if d.out == nil {
+		return
 	}
+	if cap(d.out.b) <= maxPooledBuf {
+		compressBufs.Put(d.out)
+	}
+	d.out = nil
+}
+
+// compressMessage returns p compressed on its own at level, in a new
+// slice: a prepared message's payload.
+func compressMessage(p []byte, level int) []byte {
+	d := deflater{level: level}
+	z := bytes.Clone(d.compress(p))
+	d.release()
+	return z
+}
+
+// tailWriter passes a message's compressed stream on to w but holds back
+// its last four bytes: the stream ends with the sync flush's tail, which
+// is not sent (RFC 7692 §7.2.1).
+type tailWriter struct {
+	w    io.Writer
+	tail [4]byte
+	n    int
+}
+
+func (t *tailWriter) Write(p []byte) (int, error) {
+	total := len(p)
+	if extra := t.n + len(p) - len(t.tail); extra > 0 {
+		// Release the held bytes that p pushes out, then the part of p
+		// that is not among the last four.
+		k := min(extra, t.n)
+		if _, err := t.w.Write(t.tail[:k]); err != nil {
+			return 0, err
+		}
+		t.n = copy(t.tail[:], t.tail[k:t.n])
+		if m := extra - k; m > 0 {
+			if _, err := t.w.Write(p[:m]); err != nil {
+				return 0, err
+			}
+			p = p[m:]
+		}
+	}
+	t.n += copy(t.tail[t.n:], p)
+	return total, nil
 }
 
 var flateReaders sync.Pool

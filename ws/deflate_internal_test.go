@@ -207,10 +207,16 @@ func TestInflateAllocations(t *testing.T) {
 	dst := make([]byte, 0, 2*len(msg))
 	_, err := in.inflateAll(dst, z, 0) // warm the pool
 	require.NoError(t, err)
+	// Under -race sync.Pool drops a share of what it is given, so a few
+	// allocations remain; what matters is that none grows with the data.
+	limit := 0.0
+	if raceEnabled {
+		limit = 8
+	}
 	allocs := testing.AllocsPerRun(100, func() {
 		in.inflateAll(dst[:0], z, 0)
 	})
-	assert.Zero(t, allocs)
+	assert.LessOrEqual(t, allocs, limit)
 	allocs = testing.AllocsPerRun(100, func() { d.compress(msg) })
-	assert.Zero(t, allocs)
+	assert.LessOrEqual(t, allocs, limit)
 }

@@ -47,12 +47,21 @@ func Accept(w http.ResponseWriter, r *http.Request, opts *AcceptOptions) (*Conn,
 	if opts != nil {
 		o = *opts
 	}
-	res, err := handshake.Upgrade(w, r, &handshake.UpgradeOptions{
+	uo := &handshake.UpgradeOptions{
 		Subprotocols:   o.Subprotocols,
 		CheckOrigin:    o.CheckOrigin,
 		OriginPatterns: o.OriginPatterns,
 		Header:         o.Header,
-	})
+	}
+	if o.Compression != CompressionDisabled {
+		uo.Extensions = func(offers []handshake.Extension) ([]handshake.Extension, error) {
+			if ext, _, ok := acceptDeflate(o.Compression, offers); ok {
+				return []handshake.Extension{ext}, nil
+			}
+			return nil, nil // decline: the connection is not compressed
+		}
+	}
+	res, err := handshake.Upgrade(w, r, uo)
 	if err != nil {
 		return nil, err
 	}
@@ -60,6 +69,7 @@ func Accept(w http.ResponseWriter, r *http.Request, opts *AcceptOptions) (*Conn,
 		Config:      o.Config,
 		Subprotocol: res.Subprotocol,
 		Reader:      rebuffer(res.Reader, res.Conn, o.ReadBufferSize),
+		Extensions:  res.Extensions,
 	}), nil
 }
 

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/ab7c482b/websocket/frame"
+	"github.com/ab7c482b/websocket/handshake"
 )
 
 // Defaults for the zero fields of Config.
@@ -66,6 +67,23 @@ type Config struct {
 	// from the reading goroutine. The payload is only valid during the
 	// call.
 	OnPong func(payload []byte)
+
+	// Compression selects how Dial offers and Accept accepts
+	// permessage-deflate (RFC 7692). The zero value,
+	// CompressionNoContextTakeover, compresses each message on its own
+	// and keeps no compressor state on an idle connection. Either end
+	// may decline: the connection is then uncompressed.
+	Compression CompressionMode
+	// CompressionThreshold is the size in bytes below which a message is
+	// sent uncompressed. Zero means DefaultCompressionThreshold; negative
+	// compresses every message.
+	CompressionThreshold int
+	// CompressionLevel is the compress/flate level for outgoing
+	// messages, from flate.HuffmanOnly (-2) to flate.BestCompression
+	// (9). Zero means flate.BestSpeed, or with context takeover level 2:
+	// BestSpeed's output never refers back to earlier messages, so it
+	// would keep a dictionary for nothing.
+	CompressionLevel int
 }
 
 // ConnOptions configures NewConn.
@@ -80,6 +98,11 @@ type ConnOptions struct {
 	// already hold bytes the peer sent after its handshake; the Conn reads
 	// through it so none are lost.
 	Reader *bufio.Reader
+	// Extensions are those the handshake agreed, as in its response. If
+	// they include permessage-deflate, the Conn compresses as they say
+	// (within Config.Compression); an entry this package cannot honour is
+	// ignored, so the peer's compressed messages then fail the connection.
+	Extensions []handshake.Extension
 }
 
 // A Conn is a WebSocket connection past its opening handshake.
@@ -112,6 +135,16 @@ type Conn struct {
 	readWake chan struct{}
 	readKill func()
 	readCtx  context.Context // the read in progress, for its pongs
+
+	// Compression (RFC 7692); defl and infl are nil when not agreed.
+	infl      *inflater // under readSem
+	inflating bool      // the open message is compressed
+	inflated  int64     // its decompressed bytes so far
+	inLimit   int64     // its decompressed size limit, or 0
+	raw       rawReader
+	defl      *deflater // under writeSem
+	hold      []byte    // the start of a Writer's message, under writeSem
+	noDeflate atomic.Bool
 
 	// Writing. writeSem is held for a whole message, frameSem for one
 	// frame; control frames take only frameSem.
@@ -209,6 +242,8 @@ func NewConn(rwc io.ReadWriteCloser, opts *ConnOptions) *Conn {
 	}
 	c.mr.Reset(c.br)
 	c.msg.c = c
+	c.raw.c = c
+	c.setupDeflate(o.Extensions)
 	c.fw.Reset(rwc, c.client, cfg.WriteBufferSize)
 	c.mw.c = c
 	c.readKill = c.interruptRead

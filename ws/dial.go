@@ -62,14 +62,22 @@ func Dial(ctx context.Context, url string, opts *DialOptions) (*Conn, *http.Resp
 		Proxy:          o.Proxy,
 		Jar:            o.Jar,
 		Timeout:        o.HandshakeTimeout,
+		Extensions:     deflateOffer(o.Compression),
 	})
 	if err != nil {
 		return nil, resp, err
+	}
+	if _, _, err := agreedDeflate(res.Extensions, true); err != nil {
+		// RFC 7692 §5.2 (and RFC 6455 §9.1): the client fails the
+		// connection when the server's answer is not one it offered.
+		res.Conn.Close()
+		return nil, resp, &handshake.Error{Reason: err.Error()}
 	}
 	return NewConn(res.Conn, &ConnOptions{
 		Config:      o.Config,
 		Client:      true,
 		Subprotocol: res.Subprotocol,
 		Reader:      rebuffer(res.Reader, res.Conn, o.ReadBufferSize),
+		Extensions:  res.Extensions,
 	}), resp, nil
 }

@@ -18,6 +18,9 @@ type PreparedMessage struct {
 
 	once    sync.Once
 	encoded []byte // the unmasked frame, header and payload
+
+	zonce    sync.Once
+	zencoded []byte // the same, compressed on its own (RFC 7692)
 }
 
 // NewPreparedMessage copies data into a message of type typ, ready to be
@@ -40,10 +43,24 @@ func (pm *PreparedMessage) serverFrame() []byte {
 	return pm.encoded
 }
 
+// compressedFrame returns the message as a server sends it compressed
+// without context takeover: the same bytes serve every such connection.
+// The first connection to need it chooses the level.
+func (pm *PreparedMessage) compressedFrame(level int) []byte {
+	pm.zonce.Do(func() {
+		z := compressMessage(pm.data, level)
+		h := frame.Header{Fin: true, Rsv: frame.Rsv1, Opcode: pm.op, Length: int64(len(z))}
+		b := make([]byte, 0, frame.MaxHeaderSize+len(z))
+		pm.zencoded = append(frame.AppendHeader(b, h), z...)
+	})
+	return pm.zencoded
+}
+
 var errNilPrepared = errors.New("ws: nil PreparedMessage")
 
 // WritePrepared writes pm as Write would write its message. A server sends
-// the frame encoded once for all connections; a client, which must mask
+// the frame encoded once for all connections, and compressed once for all
+// those that compress without context takeover; a client, which must mask
 // each frame with a fresh key, encodes it again.
 func (c *Conn) WritePrepared(ctx context.Context, pm *PreparedMessage) error {
 	if pm == nil {
@@ -55,9 +72,16 @@ func (c *Conn) WritePrepared(ctx context.Context, pm *PreparedMessage) error {
 	defer func() { <-c.writeSem }()
 	h := frame.Header{Fin: true, Opcode: pm.op}
 	var err error
-	if c.client {
+	switch {
+	case c.compressing(len(pm.data)) && (c.client || c.defl.takeover):
+		// Masking, or the connection's own compression context, makes
+		// each connection's frame different.
+		err = c.writeCompressed(ctx, pm.op, pm.data)
+	case c.compressing(len(pm.data)):
+		err = c.send(ctx, h, pm.compressedFrame(c.defl.level), true)
+	case c.client:
 		err = c.writeFrame(ctx, h, pm.data)
-	} else {
+	default:
 		err = c.send(ctx, h, pm.serverFrame(), true)
 	}
 	c.stats.wrote(len(pm.data), true, err)

@@ -57,11 +57,29 @@ func (c *Conn) readWhole() (MessageType, []byte, error) {
 		if len(c.partial) == cap(c.partial) && c.mr.Remaining() {
 			c.partial = slices.Grow(c.partial, max(len(c.partial), 512))
 		}
-		n, err := c.readPayload(c.partial[len(c.partial):cap(c.partial)])
+		buf := c.partial[len(c.partial):cap(c.partial)]
+		var n int
+		var err error
+		if c.inflating {
+			// Buffer the compressed payload, so that a cancelled Read
+			// can resume, and decompress it whole at its end.
+			n, err = c.mr.Read(buf)
+		} else {
+			n, err = c.readPayload(buf)
+		}
 		c.partial = c.partial[:len(c.partial)+n]
 		if err == io.EOF {
 			p := c.partial
 			c.partial, c.midRead = nil, false
+			if c.inflating {
+				if p, err = c.inflateWhole(p); err != nil {
+					return 0, nil, err
+				}
+				if c.text && (!c.utf8.Write(p) || !c.utf8.Done()) {
+					return 0, nil, errInvalidUTF8
+				}
+				c.stats.read(len(p), io.EOF)
+			}
 			return c.partType, p, nil
 		}
 		if err != nil {
@@ -105,11 +123,32 @@ func (c *Conn) beginRead(ctx context.Context) error {
 
 // next starts the next message.
 func (c *Conn) next() (frame.Header, error) {
+	limit := max(c.limit.Load(), 0)
+	c.mr.Limit = limit
+	if c.infl != nil {
+		if err := c.skipCompressed(); err != nil {
+			return frame.Header{}, err
+		}
+		if limit > 0 {
+			// The limit is on the decompressed size (RFC 7692 §8.1
+			// leaves it to us); the frame reader only sees the wire.
+			c.mr.Limit = wireLimit(limit)
+		}
+	}
 	c.midRead, c.partial = false, nil
-	c.mr.Limit = max(c.limit.Load(), 0)
 	h, err := c.mr.Next()
 	if err != nil {
 		return h, err
+	}
+	if c.infl != nil {
+		c.inflating = h.Rsv&frame.Rsv1 != 0
+		c.inflated, c.inLimit = 0, limit
+		if !c.inflating {
+			c.mr.Limit = limit
+			if limit > 0 && h.Length > limit {
+				return h, frame.ErrMessageTooBig
+			}
+		}
 	}
 	c.text = h.Opcode == frame.OpText
 	c.utf8.Reset()
@@ -120,7 +159,13 @@ func (c *Conn) next() (frame.Header, error) {
 // arrives so that invalid UTF-8 fails the connection at the first bad byte
 // (RFC 6455 §8.1).
 func (c *Conn) readPayload(p []byte) (int, error) {
-	n, err := c.mr.Read(p)
+	var n int
+	var err error
+	if c.inflating {
+		n, err = c.inflate(p)
+	} else {
+		n, err = c.mr.Read(p)
+	}
 	if c.text {
 		// On failure report no bytes, so that an io.Copy of the message
 		// writes nothing that was part of the invalid text.
@@ -159,10 +204,18 @@ func (r *messageReader) Read(p []byte) (int, error) {
 	if err == io.EOF {
 		r.ctx = nil
 	} else if err != nil {
+		if c.inflating && ctxErr(r.ctx, err) != nil {
+			// compress/flate cannot resume a stream that failed, so the
+			// rest of this message could never be read.
+			c.cause.CompareAndSwap(nil, &errInflateInterrupted)
+			c.CloseNow()
+		}
 		err = c.readFailed(r.ctx, err)
 	}
 	return n, err
 }
+
+var errInflateInterrupted = errors.New("ws: reading a compressed message was interrupted")
 
 // readFailed decides what a read error means for the connection and
 // returns the error for the caller.

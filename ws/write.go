@@ -1,6 +1,7 @@
 package ws
 
 import (
+	"compress/flate"
 	"context"
 	"errors"
 	"fmt"
@@ -32,7 +33,12 @@ func (c *Conn) Write(ctx context.Context, typ MessageType, p []byte) error {
 		return err
 	}
 	defer func() { <-c.writeSem }()
-	err := c.writeFrame(ctx, frame.Header{Fin: true, Opcode: op}, p)
+	var err error
+	if c.compressing(len(p)) {
+		err = c.writeCompressed(ctx, op, p)
+	} else {
+		err = c.writeFrame(ctx, frame.Header{Fin: true, Opcode: op}, p)
+	}
 	c.stats.wrote(len(p), true, err)
 	return err
 }
@@ -58,41 +64,115 @@ func (c *Conn) Writer(ctx context.Context, typ MessageType) (io.WriteCloser, err
 	}
 	c.mw.ctx = ctx
 	c.mw.open = true
-	c.mw.m.Reset(&c.mw, op, 0, c.wbuf)
+	c.mw.op = op
+	c.mw.holding = false
+	switch {
+	case !c.compressing(-1):
+		c.mw.m.Reset(&c.mw, op, 0, c.wbuf)
+	case c.cfg.CompressionThreshold > 0:
+		// Hold the message's first bytes until they reach the
+		// threshold: a short message goes out uncompressed.
+		if c.hold == nil {
+			c.hold = make([]byte, 0, c.cfg.CompressionThreshold)
+		}
+		c.mw.holding = true
+	default:
+		c.mw.compress()
+	}
 	return &c.mw, nil
 }
 
 // messageWriter is what Writer returns.
 type messageWriter struct {
-	c    *Conn
-	ctx  context.Context
-	m    frame.MessageWriter
-	open bool
+	c       *Conn
+	ctx     context.Context
+	m       frame.MessageWriter
+	op      frame.Opcode
+	open    bool
+	holding bool          // the message so far is in c.hold
+	z       *flate.Writer // compressing the message into tail
+	tail    tailWriter
+}
+
+// compress starts the message as a compressed one, sending its fragments
+// through the connection's compressor.
+func (w *messageWriter) compress() {
+	w.m.Reset(w, w.op, frame.Rsv1, w.c.wbuf)
+	w.tail = tailWriter{w: &w.m}
+	w.z = w.c.defl.begin(&w.tail)
 }
 
 func (w *messageWriter) Write(p []byte) (int, error) {
 	if !w.open {
 		return 0, errWriterClosed
 	}
-	n, err := w.m.Write(p)
+	if w.holding {
+		c := w.c
+		if len(c.hold)+len(p) < c.cfg.CompressionThreshold {
+			c.hold = append(c.hold, p...)
+			c.stats.wrote(len(p), false, nil)
+			return len(p), nil
+		}
+		w.holding = false
+		w.compress()
+		_, err := w.z.Write(c.hold)
+		c.hold = c.hold[:0]
+		if err != nil {
+			return 0, w.failed(err)
+		}
+	}
+	var n int
+	var err error
+	if w.z != nil {
+		n, err = w.z.Write(p)
+	} else {
+		n, err = w.m.Write(p)
+	}
 	w.c.stats.wrote(n, false, nil)
 	if err != nil {
-		w.c.writerFailed(err)
+		return n, w.failed(err)
 	}
-	return n, err
+	return n, nil
 }
 
 func (w *messageWriter) Close() error {
 	if !w.open {
 		return errWriterClosed
 	}
-	err := w.m.Close()
-	w.c.stats.wrote(0, true, err)
-	if err != nil {
-		w.c.writerFailed(err)
+	c := w.c
+	var err error
+	switch {
+	case w.holding:
+		// The whole message stayed below the threshold.
+		w.m.Reset(w, w.op, 0, c.wbuf)
+		_, err = w.m.Write(c.hold)
+		c.hold = c.hold[:0]
+	case w.z != nil:
+		// The sync flush ends the message's deflate stream, and
+		// tailWriter keeps back the tail it ends with.
+		err = w.z.Flush()
+		c.defl.end(w.z)
+		w.z = nil
 	}
-	w.open, w.ctx = false, nil
-	<-w.c.writeSem
+	if err == nil {
+		err = w.m.Close()
+	}
+	c.stats.wrote(0, true, err)
+	if err != nil {
+		err = w.failed(err)
+	}
+	w.open, w.ctx, w.holding = false, nil, false
+	<-c.writeSem
+	return err
+}
+
+// failed handles an error from writing the message.
+func (w *messageWriter) failed(err error) error {
+	if w.z != nil {
+		w.c.defl.end(w.z)
+		w.z = nil
+	}
+	w.c.writerFailed(err)
 	return err
 }
 

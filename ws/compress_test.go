@@ -388,6 +388,8 @@ func TestCompressedViolations(t *testing.T) {
 		// 0xff starts a block of the reserved type 3 (RFC 1951 §3.2.3).
 		{"corrupt deflate data", noTakeoverExts(), 0,
 			[][]byte{clientFrame(wireFrame(0xc2, []byte{0xff, 0xff, 0xff, 0xff}))}, ws.StatusInvalidPayload},
+		{"deflate data cut short inside a block", noTakeoverExts(), 0,
+			[][]byte{clientFrame(wireFrame(0xc2, z[:len(z)/2]))}, ws.StatusInvalidPayload},
 		{"compressed text that is not UTF-8", noTakeoverExts(), 0,
 			[][]byte{clientFrame(wireFrame(0xc1, deflateRaw(t, []byte("ok \xff not"))))}, ws.StatusInvalidPayload},
 		{"inflates past the read limit", noTakeoverExts(), 999,

@@ -215,6 +215,13 @@ func agreedDeflate(exts []handshake.Extension, client bool) (deflateParams, bool
 // strip them from each message and the receiver put them back.
 var deflateTail = []byte{0x00, 0x00, 0xff, 0xff}
 
+// inflateEnd is what the decompressor reads after a message's payload: the
+// stripped tail (RFC 7692 §7.2.2), then an empty final stored block. A
+// message that ends on a block boundary, as every sender's must, then
+// ends the deflate stream cleanly; one cut short inside a block does not,
+// and is reported as corrupt rather than passed on truncated.
+var inflateEnd = []byte{0x00, 0x00, 0xff, 0xff, 0x01, 0x00, 0x00, 0xff, 0xff}
+
 // flateWriters pools compressors by level (index level+2, for -2..9).
 var flateWriters [12]sync.Pool
 
@@ -358,14 +365,15 @@ type inflater struct {
 	whole    bytes.Reader // a whole message's payload, for inflateAll
 }
 
-// inflateSource feeds a message's compressed payload and then the
-// stripped tail to the decompressor, as a ByteReader so that flate reads
-// it without a bufio.Reader of its own.
+// inflateSource feeds a message's compressed payload and then inflateEnd
+// to the decompressor, as a ByteReader so that flate reads it without a
+// bufio.Reader of its own.
 type inflateSource struct {
-	r    io.Reader
-	buf  [512]byte
-	b    []byte
-	tail int
+	r     io.Reader
+	buf   [512]byte
+	b     []byte
+	some  bool // the payload was not empty
+	ended bool // inflateEnd has been handed out
 }
 
 func (s *inflateSource) fill() error {
@@ -373,6 +381,7 @@ func (s *inflateSource) fill() error {
 		n, err := s.r.Read(s.buf[:])
 		s.b = s.buf[:n]
 		if n > 0 {
+			s.some = true
 			return nil
 		}
 		if err != io.EOF {
@@ -383,11 +392,16 @@ func (s *inflateSource) fill() error {
 		}
 		s.r = nil
 	}
-	if s.tail == len(deflateTail) {
+	if s.ended {
 		return io.EOF
 	}
-	s.b = deflateTail[s.tail:]
-	s.tail = len(deflateTail)
+	s.b, s.ended = inflateEnd, true
+	if !s.some {
+		// An empty payload is an empty message. The sync flush's block
+		// header is in the payload's last byte, so without one the
+		// tail would not parse: read only the final block.
+		s.b = inflateEnd[len(deflateTail):]
+	}
 	return nil
 }
 
@@ -439,14 +453,13 @@ func (in *inflater) read(p []byte) (int, error) {
 	switch {
 	case err == nil:
 		return n, nil
-	case err == io.EOF, err == io.ErrUnexpectedEOF && in.src.r == nil && in.src.tail == len(deflateTail):
-		// The message ended: either with a final block, or, as usual,
-		// after the restored tail.
+	case err == io.EOF:
+		// The message ended: at its own final block, or at ours.
 		in.finish()
 		return n, io.EOF
 	}
 	var ce flate.CorruptInputError
-	if errors.As(err, &ce) {
+	if errors.As(err, &ce) || err == io.ErrUnexpectedEOF && in.src.ended {
 		in.finish()
 		return n, errCorruptDeflate
 	}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync"
 
 	"github.com/ab7c482b/websocket/frame"
 	"github.com/ab7c482b/websocket/handshake"
@@ -104,15 +105,56 @@ func (c *Conn) inflate(p []byte) (int, error) {
 	return n, err
 }
 
-// inflateWhole decompresses a whole message that Read has buffered.
+// inflateWhole decompresses a whole message that Read has buffered in
+// scratch space, into a new slice of exactly its size.
 func (c *Conn) inflateWhole(z []byte) ([]byte, error) {
-	size := max(3*len(z), 512)
-	if c.inLimit > 0 {
-		size = int(min(int64(size), c.inLimit+1))
+	out := scratchBufs.Get()
+	if out == nil {
+		out = new([]byte)
 	}
-	p, err := c.infl.inflateAll(make([]byte, 0, size), z, c.inLimit)
+	b := out.(*[]byte)
+	p, err := c.infl.inflateAll((*b)[:0], z, c.inLimit)
 	c.inflating = false
+	if err == nil {
+		*b = p
+		p = append(make([]byte, 0, len(p)), p...)
+	}
+	putScratch(b)
+	if c.zbox != nil {
+		*c.zbox = z
+		putScratch(c.zbox)
+		c.zbox = nil
+	}
 	return p, err
+}
+
+// scratchBufs pools the buffers that compressed messages are read into
+// and decompressed in, as *[]byte so that a Put allocates nothing.
+var scratchBufs sync.Pool
+
+// maxScratch is the largest scratch buffer kept for reuse.
+const maxScratch = 4 << 20
+
+// scratch takes a scratch buffer for a compressed message that Read
+// buffers; inflateWhole gives it back.
+func (c *Conn) scratch() []byte {
+	if v := scratchBufs.Get(); v != nil {
+		c.zbox = v.(*[]byte)
+	} else {
+		c.zbox = new([]byte)
+	}
+	return *c.zbox
+}
+
+func putScratch(b *[]byte) {
+	if b == nil {
+		return
+	}
+	if cap(*b) > maxScratch {
+		*b = nil
+	}
+	*b = (*b)[:0]
+	scratchBufs.Put(b)
 }
 
 // skipCompressed ends the open compressed message before the next one.

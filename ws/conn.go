@@ -141,6 +141,7 @@ type Conn struct {
 	inflating bool      // the open message is compressed
 	inflated  int64     // its decompressed bytes so far
 	inLimit   int64     // its decompressed size limit, or 0
+	zbox      *[]byte   // the pooled buffer partial is in, if compressed
 	raw       rawReader
 	defl      *deflater // under writeSem
 	hold      []byte    // the start of a Writer's message, under writeSem

@@ -47,10 +47,15 @@ func (c *Conn) readWhole() (MessageType, []byte, error) {
 		}
 		c.midRead = true
 		c.partType = MessageType(h.Opcode)
-		if h.Fin {
-			c.partial = make([]byte, 0, h.Length)
+		size := int(h.Length)
+		if !h.Fin {
+			size = int(min(h.Length*2, 1<<16))
+		}
+		if c.inflating {
+			// The compressed bytes are only kept until decompressed.
+			c.partial = slices.Grow(c.scratch()[:0], size)
 		} else {
-			c.partial = make([]byte, 0, min(h.Length*2, 1<<16))
+			c.partial = make([]byte, 0, size)
 		}
 	}
 	for {
@@ -135,7 +140,7 @@ func (c *Conn) next() (frame.Header, error) {
 			c.mr.Limit = wireLimit(limit)
 		}
 	}
-	c.midRead, c.partial = false, nil
+	c.midRead, c.partial, c.zbox = false, nil, nil
 	h, err := c.mr.Next()
 	if err != nil {
 		return h, err

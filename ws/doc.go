@@ -39,6 +39,18 @@
 // valid UTF-8 as they arrive (§8.1), and fail the connection with
 // StatusInvalidPayload at the first bad byte.
 //
+// # Compression
+//
+// Accept and Dial negotiate permessage-deflate (RFC 7692) when the peer
+// agrees, as browsers do. By default each message above
+// [DefaultCompressionThreshold] bytes is compressed on its own, and an
+// idle connection holds no compressor state; [Config.Compression] selects
+// context takeover instead, which keeps a dictionary across messages at
+// the cost of a compressor per connection, or turns compression off.
+// [Conn.SetCompression] turns it off and on between messages, and
+// [Conn.Compressed] reports whether the handshake agreed it. The read
+// limit applies to the decompressed size.
+//
 // # Control frames
 //
 // Pings are answered with pongs carrying the same payload (§5.5.2); only
@@ -80,7 +92,8 @@
 //
 // [Config.ReadLimit] bounds an incoming message across all its fragments
 // (16 MiB by default); a larger one fails with StatusMessageTooBig before
-// its payload is read. Memory per connection does not grow with the number
+// its payload is read, or, if compressed, once its decompressed size
+// passes the limit. Memory per connection does not grow with the number
 // of fragments; [Config.MaxFragments] can also bound their count. The
 // closing handshake and the client's opening handshake have timeouts.
 // Every write, a pong included, is bounded by its context, so a peer that

@@ -154,3 +154,48 @@ func ExampleConn_Reader() {
 	// text 5
 	// text 1000000
 }
+
+// Compression with context takeover: the server keeps a dictionary across
+// messages, so a stream of similar messages shrinks further, at the cost
+// of a compressor held for the connection's life. Either end may decline
+// and connect uncompressed; Compressed tells which happened.
+func ExampleConfig_compression() {
+	cfg := ws.Config{
+		Compression:          ws.CompressionContextTakeover,
+		CompressionThreshold: 64, // compress messages of 64 bytes and more
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := ws.Accept(w, r, &ws.AcceptOptions{Config: cfg})
+		if err != nil {
+			return
+		}
+		defer c.CloseNow()
+		for range 3 {
+			c.Write(r.Context(), ws.MessageText, []byte(`{"event":"price","symbol":"ACME","bid":101.25,"ask":101.27}`))
+		}
+		c.Close(ws.StatusNormalClosure, "")
+	}))
+	defer srv.Close()
+
+	ctx := context.Background()
+	c, resp, err := ws.Dial(ctx, "ws"+strings.TrimPrefix(srv.URL, "http"), &ws.DialOptions{Config: cfg})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer c.CloseNow()
+	fmt.Println("compressed:", c.Compressed())
+	fmt.Println("agreed:", resp.Header.Get("Sec-WebSocket-Extensions"))
+	for range 3 {
+		_, msg, err := c.Read(ctx)
+		if err != nil {
+			log.Fatal(err)
+		}
+		fmt.Println(len(msg), "bytes")
+	}
+	// Output:
+	// compressed: true
+	// agreed: permessage-deflate
+	// 59 bytes
+	// 59 bytes
+	// 59 bytes
+}

@@ -6,6 +6,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"net"
+	"sync"
 )
 
 // DefaultBufferSize is the size of a Writer's buffer when Reset is given 0.
@@ -24,16 +25,24 @@ type Writer struct {
 	w      io.Writer
 	mask   bool
 	size   int
-	buf    []byte
+	buf    []byte // a buffer of a size other than the default, once used
 	vec    [2][]byte
 	bufs   net.Buffers
 	rng    *rand.ChaCha8
 	broken bool
 }
 
+// writeBufs pools buffers of DefaultBufferSize. A Writer holds one only
+// while it writes a frame, so that an idle connection holds none.
+var writeBufs = sync.Pool{New: func() any {
+	b := make([]byte, 0, DefaultBufferSize)
+	return &b
+}}
+
 // Reset makes fw write to w, masking frames if mask is true, with a buffer
 // of size bytes (0 means DefaultBufferSize; never below MaxHeaderSize+1).
-// The buffer is allocated on first use.
+// A buffer of the default size is borrowed from a pool for each frame;
+// one of another size is allocated on first use and kept.
 func (fw *Writer) Reset(w io.Writer, mask bool, size int) {
 	if size <= 0 {
 		size = DefaultBufferSize
@@ -57,15 +66,26 @@ func (fw *Writer) WriteFrame(h Header, payload []byte) error {
 	if fw.broken {
 		return errBroken
 	}
-	if fw.buf == nil {
-		fw.buf = make([]byte, 0, fw.size)
+	if fw.size != DefaultBufferSize {
+		if fw.buf == nil {
+			fw.buf = make([]byte, 0, fw.size)
+		}
+		return fw.writeFrame(h, payload, fw.buf[:0])
 	}
+	box := writeBufs.Get().(*[]byte)
+	err := fw.writeFrame(h, payload, (*box)[:0])
+	writeBufs.Put(box)
+	return err
+}
+
+// writeFrame is WriteFrame with buf, an empty buffer of fw.size bytes.
+func (fw *Writer) writeFrame(h Header, payload []byte, buf []byte) error {
 	h.Length = int64(len(payload))
 	h.Masked = fw.mask
 	if fw.mask {
 		fw.newKey(&h.Mask)
 	}
-	buf := AppendHeader(fw.buf[:0], h)
+	buf = AppendHeader(buf, h)
 	if !fw.mask {
 		if len(payload) <= cap(buf)-len(buf) {
 			return fw.write(append(buf, payload...), 0)

@@ -56,18 +56,33 @@ func background(h func(context.Context, *ws.Conn) error) func(context.Context, *
 // BenchmarkEcho measures a round trip over loopback TCP: the client sends
 // a message and reads the server's echo. Write-Read uses whole messages on
 // both ends (Read allocates the payload); Writer-Reader streams them.
+//
+// Compression is turned off, to measure the framing alone, except in the
+// -deflate runs, which send JSON-like text compressed each way.
 func BenchmarkEcho(b *testing.B) {
 	for _, streaming := range []bool{false, true} {
-		mode, handle := "Write-Read", echo
-		if streaming {
-			mode, handle = "Writer-Reader", streamingEcho
+		for _, deflate := range []bool{false, true} {
+			mode, handle := "Write-Read", echo
+			if streaming {
+				mode, handle = "Writer-Reader", streamingEcho
+			}
+			opts, payload := &ws.DialOptions{Config: ws.Config{Compression: ws.CompressionDisabled}}, binaryOfSize
+			if deflate {
+				mode, opts, payload = mode+"-deflate", nil, jsonOfSize
+			}
+			benchEcho(b, mode, handle, opts, payload, streaming)
 		}
+	}
+}
+
+func benchEcho(b *testing.B, mode string, handle func(context.Context, *ws.Conn) error, opts *ws.DialOptions, payload func(int) []byte, streaming bool) {
+	{
 		for _, n := range benchSizes {
 			b.Run(mode+"/"+sizeName(n), func(b *testing.B) {
 				srv, _ := serve(b, nil, background(handle))
-				c := dial(b, srv, nil)
+				c := dial(b, srv, opts)
 				ctx := context.Background()
-				msg := binaryOfSize(n)
+				msg := payload(n)
 				buf := make([]byte, n)
 				b.ReportAllocs()
 				b.SetBytes(int64(n))

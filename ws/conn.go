@@ -154,6 +154,7 @@ type Conn struct {
 	fw        frame.Writer
 	mw        messageWriter
 	wbuf      []byte
+	wbox      *[]byte // the pooled buffer wbuf is, during a Writer's message
 	writeWake chan struct{}
 	writeKill func()
 	pong      [frame.MaxControlPayload]byte // under pongMu

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync"
 
 	"github.com/ab7c482b/websocket/frame"
 )
@@ -59,7 +60,11 @@ func (c *Conn) Writer(ctx context.Context, typ MessageType) (io.WriteCloser, err
 	if err := c.acquire(ctx, c.writeSem); err != nil {
 		return nil, err
 	}
-	if c.wbuf == nil {
+	if c.cfg.WriteBufferSize == DefaultBufferSize {
+		// Borrowed until Close, so that an idle connection holds none.
+		c.wbox = messageBufs.Get().(*[]byte)
+		c.wbuf = *c.wbox
+	} else if c.wbuf == nil {
 		c.wbuf = make([]byte, 0, c.cfg.WriteBufferSize)
 	}
 	c.mw.ctx = ctx
@@ -162,9 +167,19 @@ func (w *messageWriter) Close() error {
 		err = w.failed(err)
 	}
 	w.open, w.ctx, w.holding = false, nil, false
+	if c.wbox != nil {
+		messageBufs.Put(c.wbox)
+		c.wbox, c.wbuf = nil, nil
+	}
 	<-c.writeSem
 	return err
 }
+
+// messageBufs pools Writer buffers of DefaultBufferSize.
+var messageBufs = sync.Pool{New: func() any {
+	b := make([]byte, 0, DefaultBufferSize)
+	return &b
+}}
 
 // failed handles an error from writing the message.
 func (w *messageWriter) failed(err error) error {

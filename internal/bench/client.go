@@ -16,8 +16,10 @@ import (
 
 // The load generator speaks just enough WebSocket to drive the servers:
 // a fixed handshake, client frames masked once per payload size, and
-// replies parsed from a bufio.Reader without copying payloads. It never
-// offers permessage-deflate, so every server is measured uncompressed.
+// replies parsed from a bufio.Reader without copying payloads. It offers
+// permessage-deflate only to servers started for the compression suite
+// (target.comp), and then sends messages compressed once, ahead of time,
+// and counts the compressed replies without inflating them.
 
 // clientKey is the Sec-WebSocket-Key of every handshake, and clientAccept
 // the answer RFC 6455 §1.3 gives for it. A fixed key costs the client
@@ -87,6 +89,7 @@ type target struct {
 	name string
 	addr string // 127.0.0.1:port
 	raw  bool   // no WebSocket: no handshake, and replies are the bytes sent
+	comp string // the compression mode offered; compNone for none
 }
 
 // sources are the local addresses connections are made from, in turn, so
@@ -102,13 +105,19 @@ var sources = func() []*net.TCPAddr {
 
 var nextSource atomic.Uint32
 
-// request returns the handshake request for path on addr.
-func request(addr, path string) []byte {
+// request returns the handshake request for path on t, offering
+// permessage-deflate as t.comp asks.
+func request(t target, path string) []byte {
+	ext := ""
+	if o := offer(t.comp); o != "" {
+		ext = "Sec-WebSocket-Extensions: " + o + "\r\n"
+	}
 	return []byte("GET " + path + " HTTP/1.1\r\n" +
-		"Host: " + addr + "\r\n" +
+		"Host: " + t.addr + "\r\n" +
 		"Upgrade: websocket\r\n" +
 		"Connection: Upgrade\r\n" +
 		"Sec-WebSocket-Key: " + clientKey + "\r\n" +
+		ext +
 		"Sec-WebSocket-Version: 13\r\n\r\n")
 }
 
@@ -132,7 +141,7 @@ func dial(ctx context.Context, t target, req []byte, bufSize int) (*net.TCPConn,
 		return conn, br, nil
 	}
 	conn.SetDeadline(time.Now().Add(10 * time.Second))
-	if err := handshake(conn, br, req); err != nil {
+	if err := handshake(conn, br, req, t.comp); err != nil {
 		conn.Close()
 		return nil, nil, err
 	}
@@ -143,9 +152,9 @@ func dial(ctx context.Context, t target, req []byte, bufSize int) (*net.TCPConn,
 var errHandshake = errors.New("bench: bad handshake response")
 
 // handshake sends req and checks the server's answer (RFC 6455 §4.1):
-// 101, the accept key for clientKey, and no extension, since none was
-// offered.
-func handshake(w io.Writer, br *bufio.Reader, req []byte) error {
+// 101, the accept key for clientKey, and no extension if comp offered
+// none, or else permessage-deflate as checkAgreed accepts it.
+func handshake(w io.Writer, br *bufio.Reader, req []byte, comp string) error {
 	if _, err := w.Write(req); err != nil {
 		return err
 	}
@@ -156,7 +165,7 @@ func handshake(w io.Writer, br *bufio.Reader, req []byte) error {
 	if !bytes.HasPrefix(line, []byte("HTTP/1.1 101 ")) {
 		return fmt.Errorf("%w: %q", errHandshake, strings.TrimSpace(string(line)))
 	}
-	accepted := false
+	accepted, deflate := false, false
 	for {
 		line, err := br.ReadSlice('\n')
 		if err != nil {
@@ -177,11 +186,20 @@ func handshake(w io.Writer, br *bufio.Reader, req []byte) error {
 			}
 			accepted = true
 		case bytes.EqualFold(name, []byte("Sec-WebSocket-Extensions")):
-			return fmt.Errorf("%w: extension %q not offered", errHandshake, value)
+			if comp == compNone || deflate {
+				return fmt.Errorf("%w: extension %q not offered", errHandshake, value)
+			}
+			if err := checkAgreed(comp, value); err != nil {
+				return err
+			}
+			deflate = true
 		}
 	}
 	if !accepted {
 		return fmt.Errorf("%w: no Sec-WebSocket-Accept", errHandshake)
+	}
+	if comp != compNone && !deflate {
+		return fmt.Errorf("%w: permessage-deflate (%s) offered but not agreed", errHandshake, comp)
 	}
 	return nil
 }
@@ -197,18 +215,29 @@ var (
 // progress is non-nil, payload bytes are added to it as they arrive, so
 // that a large message counts before it is whole.
 func readMessage(br *bufio.Reader, keep *[]byte, progress *atomic.Int64) (int, error) {
-	total := 0
+	n, _, err := readFrames(br, keep, progress, false)
+	return n, err
+}
+
+// readFrames is readMessage, with RSV1 allowed on a message's first frame
+// if deflate, when it reports the message compressed. It never inflates:
+// the length is that of the payload on the wire.
+func readFrames(br *bufio.Reader, keep *[]byte, progress *atomic.Int64, deflate bool) (total int, compressed bool, err error) {
 	first := true
 	for {
 		h, err := br.Peek(2)
 		if err != nil {
-			return total, err
+			return total, compressed, err
 		}
 		fin, op := h[0]&0x80 != 0, h[0]&0x0f
-		if h[0]&0x70 != 0 || h[1]&0x80 != 0 {
-			// Reserved bits (we offered no extension) or a masked
-			// server frame (RFC 6455 §5.1).
-			return total, fmt.Errorf("%w: % x", errBadFrame, h)
+		rsv := h[0] & 0x70
+		if deflate && first && op != 0 && op < 0x8 && rsv == 0x40 {
+			compressed, rsv = true, 0 // RFC 7692 §6: RSV1 on a message's first frame
+		}
+		if rsv != 0 || h[1]&0x80 != 0 {
+			// Reserved bits (not agreed) or a masked server frame
+			// (RFC 6455 §5.1).
+			return total, compressed, fmt.Errorf("%w: % x", errBadFrame, h)
 		}
 		n, hl := int(h[1]&0x7f), 2
 		switch n {
@@ -219,14 +248,14 @@ func readMessage(br *bufio.Reader, keep *[]byte, progress *atomic.Int64) (int, e
 		}
 		if hl > 2 {
 			if h, err = br.Peek(hl); err != nil {
-				return total, err
+				return total, compressed, err
 			}
 			if hl == 4 {
 				n = int(binary.BigEndian.Uint16(h[2:]))
 			} else {
 				u := binary.BigEndian.Uint64(h[2:])
 				if u > maxMessage {
-					return total, fmt.Errorf("%w: length %d", errBadFrame, u)
+					return total, compressed, fmt.Errorf("%w: length %d", errBadFrame, u)
 				}
 				n = int(u)
 			}
@@ -234,31 +263,31 @@ func readMessage(br *bufio.Reader, keep *[]byte, progress *atomic.Int64) (int, e
 		br.Discard(hl)
 		switch {
 		case op == 0x8:
-			return total, errServerClose
+			return total, compressed, errServerClose
 		case op >= 0x8:
 			if _, err := br.Discard(n); err != nil { // pings need no answer here
-				return total, err
+				return total, compressed, err
 			}
 			continue
 		case op == 0x0 && first, op != 0x0 && !first, op > 0x2:
-			return total, fmt.Errorf("%w: opcode %d", errBadFrame, op)
+			return total, compressed, fmt.Errorf("%w: opcode %d", errBadFrame, op)
 		}
 		first = false
 		if keep != nil {
 			k := len(*keep)
 			*keep = append(*keep, make([]byte, n)...)
 			if _, err := io.ReadFull(br, (*keep)[k:]); err != nil {
-				return total, err
+				return total, compressed, err
 			}
 			if progress != nil {
 				progress.Add(int64(n))
 			}
 		} else if err := discard(br, n, progress); err != nil {
-			return total, err
+			return total, compressed, err
 		}
 		total += n
 		if fin {
-			return total, nil
+			return total, compressed, nil
 		}
 	}
 }

@@ -32,7 +32,7 @@ func (s handshakeSample) serverUS() float64 {
 // goroutines can for warm+dur, and counts those of the last dur.
 func runHandshakes(ctx context.Context, p *proc, warm, dur time.Duration) (handshakeSample, error) {
 	out := handshakeSample{Impl: p.name}
-	req := request(p.addr, "/")
+	req := request(p.target, "/")
 	var (
 		count   atomic.Int64
 		ended   atomic.Bool

@@ -23,6 +23,7 @@ type echoLoad struct {
 	frame []byte // one masked frame
 	batch []byte // window frames back to back, written together when credits allow
 	want  []byte // the payload, or for a raw target the frame itself
+	comp  bool   // frames are compressed text, and replies are counted whole
 
 	conns []*loadConn
 	wg    sync.WaitGroup
@@ -42,7 +43,11 @@ type loadConn struct {
 	// short window over many connections does not see replies land in
 	// lumps.
 	echoed atomic.Int64
-	_      [48]byte // keep counters of different connections off one cache line
+	// wire counts reply payload bytes as sent, compressed or not, when
+	// the load is compressed.
+	wire atomic.Int64
+	hist []byte     // what the server compressed before, to verify context takeover
+	_    [40]byte // keep counters of different connections off one cache line
 }
 
 // newEchoLoad prepares frames for size and window.
@@ -50,6 +55,11 @@ func newEchoLoad(t target, size, window int, verify bool) *echoLoad {
 	l := &echoLoad{t: t, size: size, window: window, verify: verify, stop: make(chan struct{})}
 	p := payload(size)
 	l.frame = clientFrame(p)
+	if t.comp != compNone {
+		p = jsonPayload(size)
+		l.frame = compressedClientFrame(deflateMessage(p))
+		l.comp = true
+	}
 	l.want = p
 	if t.raw {
 		l.want = l.frame
@@ -116,6 +126,16 @@ func (l *echoLoad) echoed() int64 {
 
 // unit is the size of one reply as echoed counts it.
 func (l *echoLoad) unit() int { return len(l.want) }
+
+// wire returns the reply payload bytes received so far as sent, for a
+// compressed load.
+func (l *echoLoad) wire() int64 {
+	var n int64
+	for _, c := range l.conns {
+		n += c.wire.Load()
+	}
+	return n
+}
 
 // failed reports the first error before close, if any.
 func (l *echoLoad) failed() error {
@@ -223,6 +243,26 @@ func (l *echoLoad) reply(c *loadConn, keep *[]byte, check bool) error {
 		} else if err := discard(c.br, len(l.want), &c.echoed); err != nil {
 			return err
 		}
+	} else if l.comp {
+		// Compressed replies are counted whole, as the payload they
+		// carry, and inflated only to be checked.
+		n, compressed, err := readFrames(c.br, k, nil, true)
+		if err != nil {
+			return err
+		}
+		c.wire.Add(int64(n))
+		c.echoed.Add(int64(l.size))
+		if check && compressed {
+			var hist *[]byte
+			if l.t.comp == compTakeover {
+				hist = &c.hist
+			}
+			p, err := inflateMessage(*keep, hist)
+			if err != nil {
+				return err
+			}
+			*keep = append((*keep)[:0], p...)
+		}
 	} else {
 		n, err := readMessage(c.br, k, &c.echoed)
 		if err != nil {
@@ -249,7 +289,7 @@ type dialed struct {
 func dialMany(ctx context.Context, t target, path string, n, bufSize int) ([]dialed, error) {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
-	req := request(t.addr, path)
+	req := request(t, path)
 	out := make([]dialed, n)
 	next := atomic.Int64{}
 	var wg sync.WaitGroup

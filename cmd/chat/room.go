@@ -67,6 +67,8 @@ const (
 	reasonShutdown = "server shutting down"
 	reasonFull     = "room is full"
 	reasonBehind   = "server fell behind, please reconnect"
+	reasonReset    = "the room's history was reset, please reconnect"
+	reasonDown     = "the room's message store is unavailable"
 )
 
 var (
@@ -91,8 +93,8 @@ type Room struct {
 	members map[*client]struct{} // clients receiving the fan-out
 	live    map[*client]struct{} // clients whose Serve has not returned
 	users   map[string]string    // id → name, as of message last
-	last    uint64               // the latest message fanned out
-	recent  []prepared           // recent[seq % len] caches seq's encoding
+	last    Position             // the latest message fanned out
+	recent  []prepared           // recent[seq % len] caches seq's encoding, in last's epoch
 	closed  bool
 	clients sync.WaitGroup // one per live client
 
@@ -115,22 +117,62 @@ func newRoom(b Broker, cfg roomConfig) (*Room, error) {
 		cancel()
 		return nil, err
 	}
+	users, err := replayUsers(ctx, b, last)
+	if err != nil {
+		cancel()
+		return nil, err
+	}
 	r := &Room{
 		cfg:        cfg,
 		broker:     b,
 		log:        cfg.Logger,
 		members:    make(map[*client]struct{}),
 		live:       make(map[*client]struct{}),
-		users:      make(map[string]string),
+		users:      users,
 		last:       last,
 		recent:     make([]prepared, max(cfg.History, 1)),
 		stopFanOut: cancel,
 		fanOutDone: make(chan struct{}),
 	}
-	// TODO: a broker shared between processes would also need a snapshot
-	// of who is online at last; an in-memory one always starts empty.
 	go r.fanOut(ctx, sub)
 	return r, nil
+}
+
+// replayUsers returns who is online as of last, as far as the messages
+// the broker still holds tell: a process joining a shared room learns
+// who the others serve. Those who joined before the oldest message held
+// are missing until they rename or leave.
+func replayUsers(ctx context.Context, b Broker, last Position) (map[string]string, error) {
+	users := make(map[string]string)
+	if last.Seq == 0 {
+		return users, nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, publishTimeout)
+	defer cancel()
+	msgs, _, err := b.Since(ctx, Position{last.Epoch, 0})
+	if err != nil {
+		return nil, err
+	}
+	for _, m := range msgs {
+		if m.Seq > last.Seq {
+			break
+		}
+		var ev event
+		if json.Unmarshal(m.Data, &ev) == nil {
+			applyUser(users, ev)
+		}
+	}
+	return users, nil
+}
+
+// applyUser updates who is online for one sequenced event.
+func applyUser(users map[string]string, ev event) {
+	switch ev.Type {
+	case typeJoin, typeRename:
+		users[ev.ID] = ev.Name
+	case typeLeave:
+		delete(users, ev.ID)
+	}
 }
 
 // fanOut delivers the broker's messages to every member, in order.
@@ -138,14 +180,25 @@ func (r *Room) fanOut(ctx context.Context, sub Subscription) {
 	defer close(r.fanOutDone)
 	for {
 		m, err := sub.Next(ctx)
-		if errors.Is(err, ErrLagged) {
+		var reset *ResetError
+		switch {
+		case errors.Is(err, ErrLagged):
 			// Members would miss messages without knowing it; close
 			// them instead, and their pages resume with a notice.
 			r.log.Error("fan-out fell behind the broker; closing every member")
 			r.mu.Lock()
-			for cl := range r.members {
-				r.dropLocked(cl, ws.StatusTryAgainLater, reasonBehind)
-			}
+			r.dropAllLocked(reasonBehind)
+			r.mu.Unlock()
+			continue
+		case errors.As(err, &reset):
+			// What the members were shown is gone from the broker:
+			// close them, and their pages come back to a reset.
+			r.log.Error("the broker lost the room's history; closing every member", "epoch", reset.Head.Epoch)
+			r.mu.Lock()
+			r.last = reset.Head
+			clear(r.users)
+			clear(r.recent)
+			r.dropAllLocked(reasonReset)
 			r.mu.Unlock()
 			continue
 		}
@@ -161,13 +214,8 @@ func (r *Room) fanOut(ctx context.Context, sub Subscription) {
 			r.log.Error("undecodable message in the log", "seq", m.Seq, "err", err)
 		}
 		r.mu.Lock()
-		switch ev.Type {
-		case typeJoin, typeRename:
-			r.users[ev.ID] = ev.Name
-		case typeLeave:
-			delete(r.users, ev.ID)
-		}
-		r.last = m.Seq
+		applyUser(r.users, ev)
+		r.last.Seq = m.Seq
 		r.recent[m.Seq%uint64(len(r.recent))] = prepared{m.Seq, pm}
 		for cl := range r.members {
 			if !cl.offer(pm) {
@@ -185,7 +233,10 @@ type joinRequest struct {
 	Name string
 	// Since, if HasSince, is the last sequence number the client saw: it
 	// is resuming and wants what it missed instead of the usual history.
+	// Epoch, if not empty, is the epoch Since belongs to; a page from
+	// before the broker lost the room's history gets a reset.
 	Since    uint64
+	Epoch    string
 	HasSince bool
 	// Remote is the client's address, for the log.
 	Remote string
@@ -193,60 +244,90 @@ type joinRequest struct {
 
 // register makes cl a member and returns what it must be sent before any
 // live message: the welcome, any notice, and the history. The snapshot of
-// users, the history and membership are taken under one lock with the
-// fan-out, so the client sees every message exactly once, in order.
+// users and the membership are taken under one lock with the fan-out,
+// and the history is read up to the same message, so the client sees
+// every message exactly once, in order. The history is read after the
+// lock is released, so that a networked broker's round trip does not
+// hold up the fan-out; live messages wait in the client's queue
+// meanwhile.
 func (r *Room) register(cl *client, req joinRequest) ([]*ws.PreparedMessage, error) {
 	r.mu.Lock()
-	defer r.mu.Unlock()
 	if r.closed {
+		r.mu.Unlock()
 		return nil, errRoomClosed
 	}
 	if r.cfg.MaxClients > 0 && len(r.live) >= r.cfg.MaxClients {
+		r.mu.Unlock()
 		return nil, errRoomFull
 	}
 	last := r.last
-	var backlog []*ws.PreparedMessage
 	users := make([]user, 0, len(r.users))
 	for _, id := range slices.Sorted(maps.Keys(r.users)) {
 		users = append(users, user{ID: id, Name: r.users[id]})
 	}
-	backlog = append(backlog, mustPrepare(encode(welcome{
+	r.members[cl] = struct{}{}
+	r.live[cl] = struct{}{}
+	r.clients.Add(1)
+	r.mu.Unlock()
+
+	backlog := []*ws.PreparedMessage{mustPrepare(encode(welcome{
 		Type:       typeWelcome,
 		ID:         cl.id,
 		Name:       cl.name,
-		Last:       last,
+		Epoch:      last.Epoch,
+		Last:       last.Seq,
 		Users:      users,
 		MaxMessage: r.cfg.MaxMessage,
 		Rate:       r.cfg.Rate,
 		Burst:      r.cfg.Burst,
-	})))
-
-	resume := req.HasSince && req.Since <= last
-	after := uint64(0)
-	if resume {
-		after = req.Since
+	}))}
+	history, err := r.history(req, last)
+	if err != nil {
+		r.leave(cl)
+		return nil, err
 	}
-	// The broker may already hold messages past last; those reach the
-	// client through the fan-out.
-	msgs, complete, err := r.broker.Since(context.Background(), after)
+	return append(backlog, history...), nil
+}
+
+// history returns what a client joining at last is sent after the
+// welcome: any notice, then the messages it missed if it is resuming,
+// or else the latest History messages.
+func (r *Room) history(req joinRequest, last Position) ([]*ws.PreparedMessage, error) {
+	stale := req.HasSince && (req.Epoch != "" && req.Epoch != last.Epoch || req.Since > last.Seq)
+	resume := req.HasSince && !stale
+	after := Position{last.Epoch, 0}
+	switch {
+	case resume:
+		after.Seq = req.Since
+	case last.Seq > uint64(r.cfg.History):
+		after.Seq = last.Seq - uint64(r.cfg.History)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), publishTimeout)
+	defer cancel()
+	msgs, complete, err := r.broker.Since(ctx, after)
 	if err != nil {
 		return nil, err
 	}
-	msgs = slices.DeleteFunc(msgs, func(m Message) bool { return m.Seq > last })
+	// The broker may already hold messages past last; those reach the
+	// client through the fan-out.
+	msgs = slices.DeleteFunc(msgs, func(m Message) bool { return m.Seq > last.Seq })
 	if !resume || !complete {
 		// A newcomer, or a page back from too long away, gets the
 		// latest History messages.
 		msgs = msgs[max(len(msgs)-r.cfg.History, 0):]
 	}
+	var backlog []*ws.PreparedMessage
 	switch {
-	case req.HasSince && !resume:
+	case stale:
+		// The page's messages are from a log the room no longer has:
+		// it replaces them with what follows.
 		backlog = append(backlog, mustPrepare(encode(notice{
 			Type:  typeRestarted,
 			After: req.Since,
-			Text:  "The room restarted; earlier messages are gone.",
+			Text:  "The room restarted and lost its history; showing the latest messages.",
 		})))
 	case resume && !complete:
-		first := last + 1
+		first := last.Seq + 1
 		if len(msgs) > 0 {
 			first = msgs[0].Seq
 		}
@@ -257,19 +338,18 @@ func (r *Room) register(cl *client, req joinRequest) ([]*ws.PreparedMessage, err
 			Text:  "Some messages were missed while you were away.",
 		})))
 	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	for _, m := range msgs {
-		backlog = append(backlog, r.preparedLocked(m))
+		backlog = append(backlog, r.preparedLocked(last.Epoch, m))
 	}
-
-	r.members[cl] = struct{}{}
-	r.live[cl] = struct{}{}
-	r.clients.Add(1)
 	return backlog, nil
 }
 
-// preparedLocked returns m's encoding, from the cache if it is there.
-func (r *Room) preparedLocked(m Message) *ws.PreparedMessage {
-	if p := r.recent[m.Seq%uint64(len(r.recent))]; p.seq == m.Seq && p.pm != nil {
+// preparedLocked returns the encoding of m, of epoch, from the cache if
+// it is there.
+func (r *Room) preparedLocked(epoch string, m Message) *ws.PreparedMessage {
+	if p := r.recent[m.Seq%uint64(len(r.recent))]; epoch == r.last.Epoch && p.seq == m.Seq && p.pm != nil {
 		return p.pm
 	}
 	return mustPrepare(withSeq(m.Seq, m.Data))
@@ -280,6 +360,14 @@ func (r *Room) preparedLocked(m Message) *ws.PreparedMessage {
 func (r *Room) dropLocked(cl *client, code ws.StatusCode, reason string) {
 	delete(r.members, cl)
 	cl.stop(code, reason, false)
+}
+
+// dropAllLocked closes every member with StatusTryAgainLater and
+// reason; their pages reconnect and resume. The caller holds mu.
+func (r *Room) dropAllLocked(reason string) {
+	for cl := range r.members {
+		r.dropLocked(cl, ws.StatusTryAgainLater, reason)
+	}
 }
 
 // leave takes cl out of the room once its Serve is done with it.

@@ -27,19 +27,36 @@ func seqsOf(msgs []Message) []uint64 {
 	return s
 }
 
+// headOf returns the broker's latest position, from a subscription it
+// ends at once.
+func headOf(t *testing.T, b Broker) Position {
+	t.Helper()
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	_, head, err := b.Subscribe(ctx)
+	require.NoError(t, err)
+	return head
+}
+
 func TestMemBrokerSince(t *testing.T) {
 	t.Parallel()
-	b := newMemBroker(4)
-	ctx := t.Context()
+	testBrokerSince(t, newMemBroker(4))
+}
 
-	msgs, complete, err := b.Since(ctx, 0)
+// testBrokerSince checks Since on a new broker that keeps 4 messages.
+func testBrokerSince(t *testing.T, b Broker) {
+	ctx := t.Context()
+	epoch := headOf(t, b).Epoch
+	require.NotEmpty(t, epoch)
+
+	msgs, complete, err := b.Since(ctx, Position{epoch, 0})
 	require.NoError(t, err)
 	assert.Empty(t, msgs)
 	assert.True(t, complete, "nothing published, nothing missing")
 
-	seq, err := b.Publish(ctx, []byte(`{"n":0}`))
+	pos, err := b.Publish(ctx, []byte(`{"n":0}`))
 	require.NoError(t, err)
-	assert.Equal(t, uint64(1), seq, "numbering starts at 1")
+	assert.Equal(t, Position{epoch, 1}, pos, "numbering starts at 1, in the epoch there was")
 	publishN(t, b, 5) // seqs 2…6; the broker holds 3…6
 
 	tests := []struct {
@@ -57,23 +74,33 @@ func TestMemBrokerSince(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(fmt.Sprint("after ", tc.after), func(t *testing.T) {
-			msgs, complete, err := b.Since(ctx, tc.after)
+			msgs, complete, err := b.Since(ctx, Position{epoch, tc.after})
 			require.NoError(t, err)
 			assert.Equal(t, tc.wantSeqs, seqsOf(msgs))
 			assert.Equal(t, tc.wantComplete, complete)
 		})
 	}
-	msgs, _, _ = b.Since(ctx, 5)
+	msgs, _, _ = b.Since(ctx, Position{epoch, 5})
 	assert.Equal(t, `{"n":4}`, string(msgs[0].Data), "data is kept as published")
+
+	_, _, err = b.Since(ctx, Position{"another", 5})
+	var reset *ResetError
+	require.ErrorAs(t, err, &reset, "a position from another epoch is stale")
+	assert.Equal(t, epoch, reset.Head.Epoch)
 }
 
 func TestMemBrokerSubscribe(t *testing.T) {
 	t.Parallel()
-	b := newMemBroker(8)
+	testBrokerSubscribe(t, newMemBroker(8))
+}
+
+// testBrokerSubscribe checks a subscription on a new broker that keeps
+// 8 messages.
+func testBrokerSubscribe(t *testing.T, b Broker) {
 	publishN(t, b, 2)
 	sub, last, err := b.Subscribe(t.Context())
 	require.NoError(t, err)
-	assert.Equal(t, uint64(2), last, "the subscription starts after the latest message")
+	assert.Equal(t, uint64(2), last.Seq, "the subscription starts after the latest message")
 
 	// Next waits for a message published after it started waiting.
 	got := make(chan Message, 1)
@@ -120,7 +147,7 @@ func TestMemBrokerContext(t *testing.T) {
 	cancel()
 	_, err := b.Publish(ctx, []byte(`{}`))
 	assert.ErrorIs(t, err, context.Canceled)
-	_, _, err = b.Since(ctx, 0)
+	_, _, err = b.Since(ctx, Position{b.epoch, 0})
 	assert.ErrorIs(t, err, context.Canceled)
 	_, _, err = b.Subscribe(ctx)
 	assert.ErrorIs(t, err, context.Canceled)

@@ -23,6 +23,10 @@
 //	-max-clients   most clients at once (1000; 0 means no limit)
 //	-ping          keepalive ping interval (25s)
 //	-write-timeout longest one message may take to reach a client (10s)
+//	-redis         share the room with other chat processes through Redis:
+//	               redis://[:password@]host[:port][/db] or
+//	               unix:///path/to/socket?db=N&password=...; without it the
+//	               room lives in this process
 //	-v             debug logging
 //
 // It logs connects, disconnects (with the close code and reason) and
@@ -39,12 +43,15 @@
 // From the server:
 //
 //	type       fields                               meaning
-//	welcome    id, name, last, users[{id,name}],    sent first: who you are, who is
-//	           max_message, rate, burst             online as of seq "last", the limits
+//	welcome    id, name, epoch, last,               sent first: who you are, who is
+//	           users[{id,name}],                    online as of seq "last" of
+//	           max_message, rate, burst             "epoch", the limits
 //	missed     after, first, text                   the room no longer holds messages
 //	                                                after "after" before "first"
-//	restarted  after, text                          "since" is ahead of the room: it
-//	                                                restarted and its numbers began anew
+//	restarted  after, text                          a reset: "since" is from a log the
+//	                                                room lost (another epoch, or ahead
+//	                                                of it); replace what you show with
+//	                                                the history that follows
 //	error      code, text, ref?, retry_ms?          your command was refused (below)
 //	message    seq, time, id, name, text            a chat message from id
 //	join       seq, time, id, name                  id entered the room
@@ -64,9 +71,12 @@
 //
 // After the welcome (and any notice) come the messages with seq up to
 // "last": the latest -history of them for a newcomer. A page that
-// reconnects with /ws?since=N (the last seq it saw) gets exactly the
-// messages after N, if the room still holds them (the latest 1000, or
-// -history if larger); otherwise a "missed" notice and the usual history.
+// reconnects with /ws?since=N&epoch=E (the last seq it saw, and the
+// welcome's epoch) gets exactly the messages after N, if the room still
+// holds them (the latest 1000, or -history if larger); otherwise a
+// "missed" notice and the usual history. The epoch names the room's log:
+// it changes when the log is lost (this process restarted, or Redis lost
+// its data), and a page from another epoch gets "restarted" instead.
 // /ws?name=Ann asks for a starting name. Sequenced messages with seq
 // above the welcome's "last" follow live.
 //
@@ -74,8 +84,9 @@
 //
 // The room publishes every accepted message to a [Broker], which numbers
 // it and keeps the recent ones, and reads them back from one
-// [Subscription]: so every client sees the broker's order, and a
-// networked broker could later join rooms across processes. One
+// [Subscription]: so every client sees the broker's order. The broker is
+// in memory by default; with -redis it is Redis (see redisBroker), and
+// every process on that Redis serves one room, in one order. One
 // goroutine encodes each message once as a ws.PreparedMessage and offers
 // it to each client's ws.Queue without waiting. The queue's goroutine is
 // the only one that writes the client's messages; a client that falls

@@ -30,8 +30,17 @@ type testServer struct {
 // may change the http.Server before it starts.
 func newTestServer(t *testing.T, cfg roomConfig, accept ws.AcceptOptions, configure func(*http.Server)) *testServer {
 	t.Helper()
-	room := newTestRoom(t, cfg, max(cfg.History, minKeep))
+	return serveRoom(t, newTestRoom(t, cfg, max(cfg.History, minKeep)), accept, configure, nil)
+}
+
+// serveRoom serves room behind httptest, on ln if not nil.
+func serveRoom(t *testing.T, room *Room, accept ws.AcceptOptions, configure func(*http.Server), ln net.Listener) *testServer {
+	t.Helper()
 	srv := httptest.NewUnstartedServer(newHandler(room, handlerOptions{Accept: accept, Logger: testLogger(t)}))
+	if ln != nil {
+		srv.Listener.Close()
+		srv.Listener = ln
+	}
 	if configure != nil {
 		configure(srv.Config)
 	}

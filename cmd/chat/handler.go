@@ -18,6 +18,10 @@ var indexHTML []byte
 //go:embed favicon.svg
 var faviconSVG []byte
 
+// maxEpoch bounds the epoch a page may send back; the room's are 16
+// characters.
+const maxEpoch = 64
+
 // handlerOptions configures newHandler.
 type handlerOptions struct {
 	// Accept configures the WebSocket handshake at /ws: origins,
@@ -59,6 +63,12 @@ func newHandler(room *Room, opts handlerOptions) http.Handler {
 				return
 			}
 			req.Since, req.HasSince = n, true
+		}
+		if e := q.Get("epoch"); len(e) <= maxEpoch {
+			req.Epoch = e
+		} else {
+			http.Error(w, "epoch is too long", http.StatusBadRequest)
+			return
 		}
 		conn, err := ws.Accept(w, r, &accept)
 		if err != nil {

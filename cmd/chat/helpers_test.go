@@ -26,6 +26,7 @@ type wire struct {
 	Old        string  `json:"old"`
 	Text       string  `json:"text"`
 	Reason     string  `json:"reason"`
+	Epoch      string  `json:"epoch"`
 	Last       uint64  `json:"last"`
 	Users      []user  `json:"users"`
 	MaxMessage int     `json:"max_message"`
@@ -61,7 +62,7 @@ func (c *fakeClock) advance(d time.Duration) {
 }
 
 // testLogger discards records unless the test is verbose.
-func testLogger(t *testing.T) *slog.Logger {
+func testLogger(t testing.TB) *slog.Logger {
 	if testing.Verbose() {
 		return slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
@@ -73,13 +74,19 @@ func testLogger(t *testing.T) *slog.Logger {
 // no rate limit, a long queue.
 func newTestRoom(t *testing.T, cfg roomConfig, keep int) *Room {
 	t.Helper()
+	return newTestRoomOver(t, newMemBroker(keep), cfg)
+}
+
+// newTestRoomOver starts a room over b, like newTestRoom.
+func newTestRoomOver(t *testing.T, b Broker, cfg roomConfig) *Room {
+	t.Helper()
 	if cfg.Queue == 0 {
 		cfg.Queue = 1000
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = testLogger(t)
 	}
-	r, err := newRoom(newMemBroker(keep), cfg)
+	r, err := newRoom(b, cfg)
 	require.NoError(t, err)
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)

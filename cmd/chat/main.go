@@ -17,6 +17,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/ab7c482b/websocket/internal/redis"
 	"github.com/ab7c482b/websocket/ws"
 )
 
@@ -65,6 +66,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		maxClients   = fs.Int("max-clients", 1000, "most clients at once; 0 means no limit")
 		ping         = fs.Duration("ping", 25*time.Second, "keepalive ping `interval`; a peer that does not answer within it is dropped")
 		writeTimeout = fs.Duration("write-timeout", 10*time.Second, "how long one message may take to reach a client before it counts as too slow")
+		redisURL     = fs.String("redis", "", "share the room with other chat processes through the Redis at `URL`: redis://[:password@]host:port/db or unix:///path/to/socket?db=N (default: the room lives in this process)")
 		verbose      = fs.Bool("v", false, "log debug details")
 	)
 	fs.Usage = func() {
@@ -113,7 +115,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 
-	room, err := newRoom(newMemBroker(max(*history, minKeep)), roomConfig{
+	broker, closeBroker, err := openBroker(*redisURL, max(*history, minKeep), logger)
+	if err != nil {
+		return err
+	}
+	defer closeBroker()
+	room, err := newRoom(broker, roomConfig{
 		History:      *history,
 		MaxMessage:   *maxMessage,
 		Rate:         *rate,
@@ -191,6 +198,26 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	logger.Info("stopped")
 	return err
 }
+
+// openBroker returns the in-memory broker, or with a URL the Redis one,
+// keeping keep messages, and a func that releases it.
+func openBroker(url string, keep int, logger *slog.Logger) (Broker, func(), error) {
+	if url == "" {
+		return newMemBroker(keep), func() {}, nil
+	}
+	opts, err := redis.ParseURL(url)
+	if err != nil {
+		return nil, nil, fmt.Errorf("-redis: %w", err)
+	}
+	opts.Name = "chat"
+	b := newRedisBroker(redis.NewClient(opts), redisRoom, keep, logger)
+	// Not the URL: it may hold a password.
+	logger.Info("sharing the room through redis", "network", opts.Network, "addr", opts.Addr, "db", opts.DB)
+	return b, func() { b.Close() }, nil
+}
+
+// redisRoom names the room's keys in Redis.
+const redisRoom = "main"
 
 // spareConns tracks the connections that have not begun a request.
 // Browsers open such spare connections ahead of need, and Shutdown waits

@@ -10,29 +10,38 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ab7c482b/websocket/internal/testpeer"
 	"github.com/ab7c482b/websocket/ws"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
-func TestRun(t *testing.T) {
-	t.Parallel()
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
+// startRun calls run with args and a free port, and returns the URL it
+// serves, a channel with run's result, and its stderr. cancel stops it,
+// as SIGINT would.
+func startRun(t *testing.T, ctx context.Context, args ...string) (url string, done chan error, stderr *testpeer.Buffer) {
+	t.Helper()
 	out, stdout := io.Pipe()
-	stderr := &strings.Builder{}
-	done := make(chan error, 1)
+	stderr = &testpeer.Buffer{}
+	done = make(chan error, 1)
 	go func() {
-		done <- run(ctx, []string{"-addr", "127.0.0.1:0", "-ping", "0"}, stdout, stderr)
+		done <- run(ctx, append([]string{"-addr", "127.0.0.1:0", "-ping", "0"}, args...), stdout, stderr)
 		stdout.Close()
 	}()
-
 	line, err := bufio.NewReader(out).ReadString('\n')
-	require.NoError(t, err)
+	require.NoError(t, err, "stderr:\n%s", stderr)
 	url, ok := strings.CutPrefix(strings.TrimSpace(line), "chat: serving ")
 	require.True(t, ok, line)
 	require.Regexp(t, `^http://127\.0\.0\.1:[1-9][0-9]*$`, url, "the real port, not 0")
 	go io.Copy(io.Discard, out)
+	return url, done, stderr
+}
+
+func TestRun(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	url, done, stderr := startRun(t, ctx)
 
 	resp, err := http.Get(url + "/")
 	require.NoError(t, err)
@@ -63,6 +72,35 @@ func TestRun(t *testing.T) {
 	assert.Contains(t, logs, "code=1001")
 }
 
+// TestRunRedis runs two chats with -redis: a message sent to one
+// reaches a client of the other.
+func TestRunRedis(t *testing.T) {
+	t.Parallel()
+	srv := testpeer.StartRedis(t, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	var urls []string
+	var dones []chan error
+	for range 2 {
+		url, done, stderr := startRun(t, ctx, "-redis", srv.URL()+"?db=2")
+		urls, dones = append(urls, url), append(dones, done)
+		t.Cleanup(func() {
+			if t.Failed() {
+				t.Logf("chat log:\n%s", stderr)
+			}
+		})
+	}
+	t.Cleanup(func() {
+		cancel()
+		for _, done := range dones {
+			assert.NoError(t, <-done)
+		}
+	})
+	a := openTab(t, "ws"+strings.TrimPrefix(urls[0], "http")+"/ws", "a")
+	b := openTab(t, "ws"+strings.TrimPrefix(urls[1], "http")+"/ws", "b")
+	exchange(t, []*tab{a}, []*tab{a, b}, 1, "hello")
+	assert.Equal(t, a.messagesAfter(0), b.messagesAfter(0))
+}
+
 func TestRunFlags(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
@@ -80,6 +118,8 @@ func TestRunFlags(t *testing.T) {
 		{[]string{"-nope"}, errUsage.Error()},
 		{[]string{"extra"}, errUsage.Error()},
 		{[]string{"-addr", "256.0.0.1:http"}, "listen"},
+		{[]string{"-redis", "http://localhost"}, "-redis: redis: URL scheme"},
+		{[]string{"-redis", "unix:///nonexistent/redis.sock"}, "chat: subscribe: redis: subscribe on unix"},
 	}
 	for _, tc := range tests {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {

@@ -60,6 +60,7 @@ type welcome struct {
 	Type       string  `json:"type"`
 	ID         string  `json:"id"`
 	Name       string  `json:"name"`
+	Epoch      string  `json:"epoch"`
 	Last       uint64  `json:"last"`
 	Users      []user  `json:"users"`
 	MaxMessage int     `json:"max_message"`

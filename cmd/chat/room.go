@@ -73,11 +73,18 @@ const (
 	reasonShutdown = "server shutting down"
 	reasonFull     = "room is full"
 	reasonBehind   = "server fell behind, please reconnect"
+	reasonReset    = "the room's history was reset, please reconnect"
+	reasonDown     = "the room's message store is unavailable"
 )
 
 var (
 	errRoomClosed = errors.New("chat: room closed")
 	errRoomFull   = errors.New("chat: room is full")
+	// errRoomReset and errRoomBusy refuse a join that the fan-out overtook
+	// while it read the history: the broker lost the room meanwhile, or
+	// more messages went by than the room's cache holds.
+	errRoomReset = errors.New("chat: the room's history was reset during the join")
+	errRoomBusy  = errors.New("chat: too many messages during the join")
 )
 
 // A Room is a chat room: clients join it with Serve, and every message
@@ -98,8 +105,8 @@ type Room struct {
 	members map[*client]struct{} // clients receiving the fan-out
 	live    map[*client]struct{} // clients whose Serve has not returned
 	users   map[string]string    // id → name, as of message last
-	last    uint64               // the latest message fanned out
-	recent  []prepared           // recent[seq % len] caches seq's encoding
+	last    Position             // the latest message fanned out
+	recent  []prepared           // recent[seq % len] caches seq's encoding, in last's epoch
 	closed  bool
 	clients sync.WaitGroup // one per live client
 
@@ -109,8 +116,9 @@ type Room struct {
 
 // prepared is a sequenced message ready to send.
 type prepared struct {
-	seq uint64
-	pm  *ws.PreparedMessage
+	seq  uint64
+	pm   *ws.PreparedMessage
+	size int // the bytes of the message pm holds
 }
 
 // newRoom starts a room over b. Close stops it.
@@ -122,23 +130,63 @@ func newRoom(b Broker, cfg roomConfig) (*Room, error) {
 		cancel()
 		return nil, err
 	}
+	users, err := replayUsers(ctx, b, last)
+	if err != nil {
+		cancel()
+		return nil, err
+	}
 	r := &Room{
 		cfg:        cfg,
 		broker:     b,
 		log:        cfg.Logger,
 		members:    make(map[*client]struct{}),
 		live:       make(map[*client]struct{}),
-		users:      make(map[string]string),
+		users:      users,
 		last:       last,
 		recent:     make([]prepared, max(cfg.History, 1)),
 		stopFanOut: cancel,
 		fanOutDone: make(chan struct{}),
 	}
 	r.conns.Reason = reasonShutdown
-	// TODO: a broker shared between processes would also need a snapshot
-	// of who is online at last; an in-memory one always starts empty.
 	go r.fanOut(ctx, sub)
 	return r, nil
+}
+
+// replayUsers returns who is online as of last, as far as the messages
+// the broker still holds tell: a process joining a shared room learns
+// who the others serve. Those who joined before the oldest message held
+// are missing until they rename or leave.
+func replayUsers(ctx context.Context, b Broker, last Position) (map[string]string, error) {
+	users := make(map[string]string)
+	if last.Seq == 0 {
+		return users, nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, publishTimeout)
+	defer cancel()
+	msgs, _, err := b.Since(ctx, Position{last.Epoch, 0})
+	if err != nil {
+		return nil, err
+	}
+	for _, m := range msgs {
+		if m.Seq > last.Seq {
+			break
+		}
+		var ev event
+		if json.Unmarshal(m.Data, &ev) == nil {
+			applyUser(users, ev)
+		}
+	}
+	return users, nil
+}
+
+// applyUser updates who is online for one sequenced event.
+func applyUser(users map[string]string, ev event) {
+	switch ev.Type {
+	case typeJoin, typeRename:
+		users[ev.ID] = ev.Name
+	case typeLeave:
+		delete(users, ev.ID)
+	}
 }
 
 // fanOut delivers the broker's messages to every member, in order.
@@ -146,14 +194,25 @@ func (r *Room) fanOut(ctx context.Context, sub Subscription) {
 	defer close(r.fanOutDone)
 	for {
 		m, err := sub.Next(ctx)
-		if errors.Is(err, ErrLagged) {
+		var reset *ResetError
+		switch {
+		case errors.Is(err, ErrLagged):
 			// Members would miss messages without knowing it; close
 			// them instead, and their pages resume with a notice.
 			r.log.Error("fan-out fell behind the broker; closing every member")
 			r.mu.Lock()
-			for cl := range r.members {
-				r.dropLocked(cl, ws.StatusTryAgainLater, reasonBehind)
-			}
+			r.dropAllLocked(reasonBehind)
+			r.mu.Unlock()
+			continue
+		case errors.As(err, &reset):
+			// What the members were shown is gone from the broker:
+			// close them, and their pages come back to a reset.
+			r.log.Error("the broker lost the room's history; closing every member", "epoch", reset.Head.Epoch)
+			r.mu.Lock()
+			r.last = reset.Head
+			clear(r.users)
+			clear(r.recent)
+			r.dropAllLocked(reasonReset)
 			r.mu.Unlock()
 			continue
 		}
@@ -163,20 +222,16 @@ func (r *Room) fanOut(ctx context.Context, sub Subscription) {
 			}
 			return
 		}
-		pm := mustPrepare(withSeq(m.Seq, m.Data))
+		data := withSeq(m.Seq, m.Data)
+		pm := mustPrepare(data)
 		var ev event
 		if err := json.Unmarshal(m.Data, &ev); err != nil {
 			r.log.Error("undecodable message in the log", "seq", m.Seq, "err", err)
 		}
 		r.mu.Lock()
-		switch ev.Type {
-		case typeJoin, typeRename:
-			r.users[ev.ID] = ev.Name
-		case typeLeave:
-			delete(r.users, ev.ID)
-		}
-		r.last = m.Seq
-		r.recent[m.Seq%uint64(len(r.recent))] = prepared{m.Seq, pm}
+		applyUser(r.users, ev)
+		r.last.Seq = m.Seq
+		r.recent[m.Seq%uint64(len(r.recent))] = prepared{m.Seq, pm, len(data)}
 		for cl := range r.members {
 			if !cl.offer(pm) {
 				r.dropLocked(cl, ws.StatusTryAgainLater, reasonTooSlow)
@@ -193,7 +248,10 @@ type joinRequest struct {
 	Name string
 	// Since, if HasSince, is the last sequence number the client saw: it
 	// is resuming and wants what it missed instead of the usual history.
+	// Epoch, if not empty, is the epoch Since belongs to; a page from
+	// before the broker lost the room's history gets a reset.
 	Since    uint64
+	Epoch    string
 	HasSince bool
 	// Remote is the client's address, for the log.
 	Remote string
@@ -201,74 +259,60 @@ type joinRequest struct {
 
 // register makes cl a member, and gives it a send queue that starts with
 // what it must be sent before any live message: the welcome, any notice,
-// and the history. The snapshot of users, the history and membership are
-// taken under one lock with the fan-out, so the client sees every message
-// exactly once, in order.
+// and the history. The history is read from the broker without the room's
+// lock, so that a networked broker's round trip does not hold up the
+// fan-out; the messages fanned out meanwhile are then queued from the
+// room's cache under the lock, with the membership, so the client sees
+// every message exactly once, in order.
 func (r *Room) register(cl *client, req joinRequest) error {
 	r.mu.Lock()
-	defer r.mu.Unlock()
 	if r.closed {
+		r.mu.Unlock()
 		return errRoomClosed
 	}
 	if r.cfg.MaxClients > 0 && len(r.live) >= r.cfg.MaxClients {
+		r.mu.Unlock()
 		return errRoomFull
 	}
 	last := r.last
-	var bl backlog
 	users := make([]user, 0, len(r.users))
 	for _, id := range slices.Sorted(maps.Keys(r.users)) {
 		users = append(users, user{ID: id, Name: r.users[id]})
 	}
+	r.mu.Unlock()
+
+	var bl backlog
 	bl.add(encode(welcome{
 		Type:       typeWelcome,
 		ID:         cl.id,
 		Name:       cl.name,
-		Last:       last,
+		Epoch:      last.Epoch,
+		Last:       last.Seq,
 		Users:      users,
 		MaxMessage: r.cfg.MaxMessage,
 		Rate:       r.cfg.Rate,
 		Burst:      r.cfg.Burst,
 	}))
-
-	resume := req.HasSince && req.Since <= last
-	after := uint64(0)
-	if resume {
-		after = req.Since
-	}
-	// The broker may already hold messages past last; those reach the
-	// client through the fan-out.
-	msgs, complete, err := r.broker.Since(context.Background(), after)
-	if err != nil {
+	if err := r.history(&bl, req, last); err != nil {
 		return err
 	}
-	msgs = slices.DeleteFunc(msgs, func(m Message) bool { return m.Seq > last })
-	if !resume || !complete {
-		// A newcomer, or a page back from too long away, gets the
-		// latest History messages.
-		msgs = msgs[max(len(msgs)-r.cfg.History, 0):]
+
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closed {
+		return errRoomClosed
 	}
-	switch {
-	case req.HasSince && !resume:
-		bl.add(encode(notice{
-			Type:  typeRestarted,
-			After: req.Since,
-			Text:  "The room restarted; earlier messages are gone.",
-		}))
-	case resume && !complete:
-		first := last + 1
-		if len(msgs) > 0 {
-			first = msgs[0].Seq
+	if r.last.Epoch != last.Epoch {
+		return errRoomReset
+	}
+	// What the fan-out delivered while the history was read.
+	for seq := last.Seq + 1; seq <= r.last.Seq; seq++ {
+		p := r.recent[seq%uint64(len(r.recent))]
+		if p.seq != seq || p.pm == nil {
+			return errRoomBusy // more than the cache holds: try again
 		}
-		bl.add(encode(notice{
-			Type:  typeMissed,
-			After: req.Since,
-			First: first,
-			Text:  "Some messages were missed while you were away.",
-		}))
-	}
-	for _, m := range msgs {
-		bl.msgs = append(bl.msgs, r.preparedLocked(m))
-		bl.size += len(m.Data) + maxSeqField
+		bl.msgs = append(bl.msgs, p.pm)
+		bl.size += p.size
 	}
 
 	// The queue closes a client that falls Queue messages (or QueueBytes
@@ -284,6 +328,7 @@ func (r *Room) register(cl *client, req joinRequest) error {
 	})
 	for _, pm := range bl.msgs {
 		if err := cl.queue.SendPrepared(context.Background(), pm); err != nil {
+			cl.queue.Close()
 			return err
 		}
 	}
@@ -291,6 +336,63 @@ func (r *Room) register(cl *client, req joinRequest) error {
 	r.members[cl] = struct{}{}
 	r.live[cl] = struct{}{}
 	r.clients.Add(1)
+	return nil
+}
+
+// history adds to bl what a client joining at last is sent after the
+// welcome: any notice, then the messages it missed if it is resuming, or
+// else the latest History messages.
+func (r *Room) history(bl *backlog, req joinRequest, last Position) error {
+	stale := req.HasSince && (req.Epoch != "" && req.Epoch != last.Epoch || req.Since > last.Seq)
+	resume := req.HasSince && !stale
+	after := Position{last.Epoch, 0}
+	switch {
+	case resume:
+		after.Seq = req.Since
+	case last.Seq > uint64(r.cfg.History):
+		after.Seq = last.Seq - uint64(r.cfg.History)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), publishTimeout)
+	defer cancel()
+	msgs, complete, err := r.broker.Since(ctx, after)
+	if err != nil {
+		return err
+	}
+	// The broker may already hold messages past last; those reach the
+	// client from the room's cache or the fan-out.
+	msgs = slices.DeleteFunc(msgs, func(m Message) bool { return m.Seq > last.Seq })
+	if !resume || !complete {
+		// A newcomer, or a page back from too long away, gets the
+		// latest History messages.
+		msgs = msgs[max(len(msgs)-r.cfg.History, 0):]
+	}
+	switch {
+	case stale:
+		// The page's messages are from a log the room no longer has:
+		// it replaces them with what follows.
+		bl.add(encode(notice{
+			Type:  typeRestarted,
+			After: req.Since,
+			Text:  "The room restarted and lost its history; showing the latest messages.",
+		}))
+	case resume && !complete:
+		first := last.Seq + 1
+		if len(msgs) > 0 {
+			first = msgs[0].Seq
+		}
+		bl.add(encode(notice{
+			Type:  typeMissed,
+			After: req.Since,
+			First: first,
+			Text:  "Some messages were missed while you were away.",
+		}))
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, m := range msgs {
+		bl.msgs = append(bl.msgs, r.preparedLocked(last.Epoch, m))
+		bl.size += len(m.Data) + maxSeqField
+	}
 	return nil
 }
 
@@ -310,9 +412,10 @@ func (bl *backlog) add(b []byte) {
 	bl.size += len(b)
 }
 
-// preparedLocked returns m's encoding, from the cache if it is there.
-func (r *Room) preparedLocked(m Message) *ws.PreparedMessage {
-	if p := r.recent[m.Seq%uint64(len(r.recent))]; p.seq == m.Seq && p.pm != nil {
+// preparedLocked returns the encoding of m, of epoch, from the cache if
+// it is there.
+func (r *Room) preparedLocked(epoch string, m Message) *ws.PreparedMessage {
+	if p := r.recent[m.Seq%uint64(len(r.recent))]; epoch == r.last.Epoch && p.seq == m.Seq && p.pm != nil {
 		return p.pm
 	}
 	return mustPrepare(withSeq(m.Seq, m.Data))
@@ -323,6 +426,14 @@ func (r *Room) preparedLocked(m Message) *ws.PreparedMessage {
 func (r *Room) dropLocked(cl *client, code ws.StatusCode, reason string) {
 	delete(r.members, cl)
 	cl.stop(code, reason, false)
+}
+
+// dropAllLocked closes every member with StatusTryAgainLater and
+// reason; their pages reconnect and resume. The caller holds mu.
+func (r *Room) dropAllLocked(reason string) {
+	for cl := range r.members {
+		r.dropLocked(cl, ws.StatusTryAgainLater, reason)
+	}
 }
 
 // leave takes cl out of the room once its Serve is done with it.

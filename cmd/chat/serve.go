@@ -60,7 +60,9 @@ func (r *Room) Serve(conn *ws.Conn, req joinRequest) {
 	}
 	err := r.register(cl, req)
 	if err != nil {
-		code, reason := ws.StatusInternalError, "internal error"
+		// Otherwise the broker failed: the page tries again later.
+		code, reason := ws.StatusTryAgainLater, reasonDown
+		var reset *ResetError
 		switch {
 		case errors.Is(err, net.ErrClosed):
 			conn.CloseNow() // gone before it joined
@@ -68,7 +70,11 @@ func (r *Room) Serve(conn *ws.Conn, req joinRequest) {
 		case errors.Is(err, errRoomClosed):
 			code, reason = ws.StatusGoingAway, reasonShutdown
 		case errors.Is(err, errRoomFull):
-			code, reason = ws.StatusTryAgainLater, reasonFull
+			reason = reasonFull
+		case errors.As(err, &reset), errors.Is(err, errRoomReset):
+			reason = reasonReset
+		case errors.Is(err, errRoomBusy):
+			reason = reasonBehind
 		default:
 			r.log.Error("join failed", "remote", req.Remote, "err", err)
 		}
@@ -80,7 +86,7 @@ func (r *Room) Serve(conn *ws.Conn, req joinRequest) {
 	start := time.Now()
 	attrs := []any{"id", id, "name", name, "remote", req.Remote}
 	if req.HasSince {
-		attrs = append(attrs, "since", req.Since)
+		attrs = append(attrs, "since", req.Since, "epoch", req.Epoch)
 	}
 	r.log.Info("connect", attrs...)
 
@@ -90,7 +96,7 @@ func (r *Room) Serve(conn *ws.Conn, req joinRequest) {
 	joined := err == nil
 	if !joined {
 		r.log.Error("publish join", "id", id, "err", err)
-		cl.stop(ws.StatusInternalError, "internal error", false)
+		cl.stop(ws.StatusTryAgainLater, reasonDown, false)
 	}
 
 	var wg sync.WaitGroup
@@ -302,7 +308,7 @@ func (cl *client) handle(typ ws.MessageType, data []byte) {
 func (cl *client) published(err error, ref string) {
 	if err != nil {
 		cl.room.log.Error("publish", "id", cl.id, "err", err)
-		cl.reply(errUnavailable, "The room could not take the message; try again.", ref, 0)
+		cl.reply(errUnavailable, "Not sent: the room's message store is unavailable. Try again in a moment.", ref, 0)
 	}
 }
 

@@ -57,19 +57,7 @@ func TestChat(t *testing.T) {
 	origin, err := url.Parse(chatURL)
 	require.NoError(t, err)
 
-	b, err := browser.Launch(ctx, browser.Chromium, filepath.Join(dir, "profile"))
-	require.NoError(t, err)
-	t.Cleanup(func() {
-		if err := b.Close(); err != nil {
-			t.Error(err)
-		}
-		if t.Failed() {
-			t.Logf("chromium stderr:\n%s", b.Stderr())
-		}
-	})
-	client, err := cdp.Dial(ctx, b.DevToolsURL)
-	require.NoError(t, err, "our ws client against Chromium's DevTools server")
-	t.Cleanup(func() { client.Close() })
+	client := launchBrowser(ctx, t, dir)
 
 	var version struct {
 		Product         string `json:"product"`
@@ -160,14 +148,21 @@ func TestChat(t *testing.T) {
 			[...document.querySelectorAll('#log .notice')].some(e => e.textContent.includes('restarted'))`)
 	}
 	t.Logf("restart: both pages back online %v after SIGTERM", time.Since(t0).Round(time.Millisecond))
+	for _, p := range []*page{one, two} {
+		assert.Equal(t, true, p.eval(ctx, `(() => {
+			const items = [...document.querySelectorAll('#log > li')];
+			return items[0].classList.contains('notice') &&
+				!items.some(e => e.textContent.includes(`+jsString(hello)+`));
+		})()`), "%s: the reset replaced the history the restart lost, under its notice", p.name)
+	}
 	back := "Back after the restart."
 	one.typeInto(ctx, "message", back)
 	one.pressEnter(ctx)
 	two.waitForBubble(ctx, back)
 
 	for _, p := range []*page{one, two} {
-		reqs, sockets, dialogs := p.recorded()
-		assert.Empty(t, dialogs, "%s: no dialog may open", p.name)
+		reqs, _, _ := p.recorded()
+		sockets := p.assertSockets(origin.Host)
 		require.NotEmpty(t, reqs, "%s: the page load is recorded", p.name)
 		require.GreaterOrEqual(t, len(sockets), 2, "%s: a WebSocket before and after the restart", p.name)
 		for _, r := range reqs {
@@ -177,18 +172,32 @@ func TestChat(t *testing.T) {
 				assert.NotEqual(t, "/x", u.Path, "%s: the payload's image was fetched", p.name)
 			}
 		}
-		for _, s := range sockets {
-			u, err := url.Parse(s)
-			if assert.NoError(t, err) {
-				assert.Equal(t, "ws://"+origin.Host+"/ws", u.Scheme+"://"+u.Host+u.Path, "%s: WebSocket to %s", p.name, s)
-			}
-		}
 		first, _ := url.Parse(sockets[0])
 		assert.False(t, first.Query().Has("since"), "%s: a fresh page asks for the usual history", p.name)
 		last, _ := url.Parse(sockets[len(sockets)-1])
 		assert.Regexp(t, `^[1-9][0-9]*$`, last.Query().Get("since"), "%s: the reconnect resumes", p.name)
 		assert.Contains(t, []string{"Ada", "Grace"}, last.Query().Get("name"), "%s: and keeps its name", p.name)
 	}
+}
+
+// launchBrowser starts Chromium with a profile in dir and returns a
+// DevTools client for it; the test's cleanup closes both.
+func launchBrowser(ctx context.Context, t *testing.T, dir string) *cdp.Client {
+	t.Helper()
+	b, err := browser.Launch(ctx, browser.Chromium, filepath.Join(dir, "profile"))
+	require.NoError(t, err)
+	t.Cleanup(func() {
+		if err := b.Close(); err != nil {
+			t.Error(err)
+		}
+		if t.Failed() {
+			t.Logf("chromium stderr:\n%s", b.Stderr())
+		}
+	})
+	client, err := cdp.Dial(ctx, b.DevToolsURL)
+	require.NoError(t, err, "our ws client against Chromium's DevTools server")
+	t.Cleanup(func() { client.Close() })
+	return client
 }
 
 // buildChat builds cmd/chat into dir and returns the binary's path.
@@ -209,13 +218,14 @@ type chatServer struct {
 	once   sync.Once
 }
 
-// startChat runs the chat binary on addr and returns once it has
-// printed its URL. The test's cleanup stops it if stop has not.
-func startChat(ctx context.Context, t *testing.T, bin, addr string) *chatServer {
+// startChat runs the chat binary on addr, with any more flags, and
+// returns once it has printed its URL. The test's cleanup stops it if
+// stop has not.
+func startChat(ctx context.Context, t *testing.T, bin, addr string, flags ...string) *chatServer {
 	t.Helper()
 	r, w, err := os.Pipe()
 	require.NoError(t, err)
-	s := &chatServer{cmd: exec.Command(bin, "-addr", addr), exited: make(chan error, 1)}
+	s := &chatServer{cmd: exec.Command(bin, append([]string{"-addr", addr}, flags...)...), exited: make(chan error, 1)}
 	s.cmd.Stdout = w
 	s.cmd.Stderr = &s.logs
 	require.NoError(t, s.cmd.Start())
@@ -352,6 +362,20 @@ func (p *page) recorded() (requests, sockets, dialogs []string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return slicesClone(p.requests), slicesClone(p.sockets), slicesClone(p.dialogs)
+}
+
+// assertSockets checks that p opened no dialog and that each of its
+// WebSockets went to ws://host/ws, and returns their URLs.
+func (p *page) assertSockets(host string) []string {
+	_, sockets, dialogs := p.recorded()
+	assert.Empty(p.t, dialogs, "%s: no dialog may open", p.name)
+	for _, s := range sockets {
+		u, err := url.Parse(s)
+		if assert.NoError(p.t, err) {
+			assert.Equal(p.t, "ws://"+host+"/ws", u.Scheme+"://"+u.Host+u.Path, "%s: WebSocket to %s", p.name, s)
+		}
+	}
+	return sockets
 }
 
 func slicesClone(s []string) []string { return append([]string(nil), s...) }

@@ -19,6 +19,9 @@ var allowed = map[string][]string{
 	"handshake": nil,
 	"ws":        {"frame", "handshake"},
 	"cmd/*":     {"ws"},
+	// The chat shares a room between processes through Redis; the
+	// module takes no dependency for it, so the client is internal.
+	"cmd/chat": {"ws", "internal/redis"},
 	"examples/*": {
 		"ws",
 		"handshake", // handshake.Error tells a refused upgrade's status
@@ -58,11 +61,21 @@ func TestTableCatchesBadEdge(t *testing.T) {
 	rule, ok = ruleFor("examples/echo")
 	require.True(t, ok)
 	assert.False(t, permits(rule, "internal/wstest"), "examples use the public API only")
+	rule, ok = ruleFor("cmd/chat")
+	require.True(t, ok)
+	assert.True(t, permits(rule, "internal/redis"), "cmd/chat's own row wins over cmd/*")
+	rule, ok = ruleFor("cmd/other")
+	require.True(t, ok)
+	assert.False(t, permits(rule, "internal/redis"), "and is for cmd/chat alone")
 	assert.False(t, isStd("github.com/stretchr/testify/require"))
 	assert.True(t, isStd("net/http"))
 }
 
+// ruleFor returns the row for pkg: its own, or else its pattern's.
 func ruleFor(pkg string) ([]string, bool) {
+	if deps, ok := allowed[pkg]; ok {
+		return deps, true
+	}
 	for pattern, deps := range allowed {
 		nested := strings.HasSuffix(pattern, "/*") && strings.HasPrefix(pkg, strings.TrimSuffix(pattern, "*"))
 		if pattern == pkg || nested {

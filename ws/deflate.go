@@ -106,6 +106,11 @@ func acceptDeflate(mode CompressionMode, offers []handshake.Extension) (handshak
 			resp.Params = append(resp.Params, handshake.Param{Name: clientNoTakeover})
 			params.inTakeover = false
 		}
+		// RFC 7692 §7.1.2.1: a server accepts server_max_window_bits by
+		// answering it with the same or a smaller value; only 15 gets here.
+		if p.serverMaxWindow {
+			resp.Params = append(resp.Params, handshake.Param{Name: serverMaxWindow, Value: strconv.Itoa(deflateWindowBits), HasValue: true})
+		}
 		return resp, params, true
 	}
 	return handshake.Extension{}, deflateParams{}, false
@@ -113,6 +118,7 @@ func acceptDeflate(mode CompressionMode, offers []handshake.Extension) (handshak
 
 type deflateOfferParams struct {
 	serverNoTakeover, clientNoTakeover bool
+	serverMaxWindow                    bool // server_max_window_bits=15 was offered
 }
 
 // parseDeflateOffer checks an offer's parameters (RFC 7692 §7.1).
@@ -140,6 +146,7 @@ func parseDeflateOffer(params []handshake.Param) (deflateOfferParams, bool) {
 			if !ok || bits < deflateWindowBits {
 				return o, false
 			}
+			o.serverMaxWindow = true
 		case clientMaxWindow:
 			// Without a value it only says the client could narrow its
 			// window; with one it caps the client's own window. Either

@@ -45,7 +45,7 @@ func TestAcceptDeflate(t *testing.T) {
 		{"client_max_window_bits=10", CompressionContextTakeover, "permessage-deflate; client_max_window_bits=10", true,
 			"permessage-deflate", deflateParams{outTakeover: true, inTakeover: true}},
 		{"server_max_window_bits=15 is what we use anyway", CompressionContextTakeover, "permessage-deflate; server_max_window_bits=15", true,
-			"permessage-deflate", deflateParams{outTakeover: true, inTakeover: true}},
+			"permessage-deflate; server_max_window_bits=15", deflateParams{outTakeover: true, inTakeover: true}},
 		// compress/flate always compresses with a 32 KiB window.
 		{"server window below 15 declined", CompressionContextTakeover, "permessage-deflate; server_max_window_bits=10", false, "", deflateParams{}},
 		{"declined offer falls back to the next", CompressionContextTakeover,

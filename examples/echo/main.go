@@ -2,12 +2,17 @@
 // sender with the same type, on any path. The conformance suite
 // (internal/conformance) and Autobahn|Testsuite (internal/autobahn) test it.
 //
-//	go run ./examples/echo [-addr 127.0.0.1:9001] [-read-limit BYTES]
+//	go run ./examples/echo [-addr 127.0.0.1:9001] [-read-limit BYTES] [-compression MODE]
 //
 // It prints the URL it serves once it listens (-addr 127.0.0.1:0 picks a
 // free port) and keeps the default origin policy, so clients that send no
 // Origin header are accepted. SIGINT or SIGTERM closes every connection
 // with 1001 (going away) and exits.
+//
+// Compression (permessage-deflate, RFC 7692) is negotiated when the client
+// offers it. -compression picks the mode: no-context-takeover (the
+// default, each message compressed on its own), context-takeover (the
+// dictionary kept across messages, when the client allows it) or disabled.
 package main
 
 import (
@@ -32,14 +37,19 @@ func main() {
 	addr := flag.String("addr", "127.0.0.1:9001", "`host:port` to listen on")
 	// Autobahn's largest messages are 16 MiB; leave some room.
 	limit := flag.Int64("read-limit", 16<<20+64<<10, "largest message in `bytes` (0: the library's default)")
+	compression := flag.String("compression", "no-context-takeover", "permessage-deflate `mode`: no-context-takeover, context-takeover or disabled")
 	flag.Parse()
+	mode, ok := compressionModes[*compression]
+	if !ok {
+		log.Fatalf("echo: unknown -compression mode %q", *compression)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		log.Fatal("echo: ", err)
 	}
-	opts := &ws.AcceptOptions{Config: ws.Config{ReadLimit: *limit}}
+	opts := &ws.AcceptOptions{Config: ws.Config{ReadLimit: *limit, Compression: mode}}
 	var conns sync.WaitGroup
 	srv := &http.Server{
 		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -70,6 +80,13 @@ func main() {
 	if err != nil {
 		log.Fatal("echo: ", err)
 	}
+}
+
+// compressionModes maps the values of -compression to the library's modes.
+var compressionModes = map[string]ws.CompressionMode{
+	"no-context-takeover": ws.CompressionNoContextTakeover,
+	"context-takeover":    ws.CompressionContextTakeover,
+	"disabled":            ws.CompressionDisabled,
 }
 
 // echo streams each message back as it arrives, through one buffer, so

@@ -21,12 +21,12 @@ import (
 // image is the Autobahn|Testsuite image the Docker test runs.
 const image = "crossbario/autobahn-testsuite"
 
-// TestAutobahn runs the whole Autobahn|Testsuite (but the excluded
-// compression cases) in Docker: against examples/echo as a server, and
-// against our client (client/) with Autobahn as the server. It fails on
-// every case whose behavior or closing behavior is not OK (INFORMATIONAL
-// is fine), naming the case and what it tests. Reports stay in
-// internal/autobahn/reports (open index.html there).
+// TestAutobahn runs the whole Autobahn|Testsuite, compression included,
+// in Docker: against examples/echo as a server, and against our client
+// (client/) with Autobahn as the server. It fails on every case whose
+// behavior or closing behavior is not OK (INFORMATIONAL is fine), naming
+// the case and what it tests. Reports stay in internal/autobahn/reports
+// (open index.html there).
 func TestAutobahn(t *testing.T) {
 	if os.Getenv("AUTOBAHN") != "1" {
 		t.Skip("Autobahn|Testsuite runs in Docker: set AUTOBAHN=1 to run it (see internal/autobahn/README.md)")

@@ -49,7 +49,7 @@ func allCases() []testCase {
 		table = slices.Concat(
 			framingCases(), pingCases(), rsvCases(), opcodeCases(),
 			fragmentationCases(), utf8Cases(), closeCases(), limitCases(),
-			miscCases())
+			miscCases(), compressionCases(), parameterCases())
 	})
 	return table
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/ab7c482b/websocket/internal/testprog"
+	"github.com/ab7c482b/websocket/ws"
 )
 
 // echoBin is examples/echo, built once by TestMain.
@@ -49,10 +50,14 @@ func record(t *testing.T, id string) {
 	}
 }
 
-// TestConformance runs the table against examples/echo and against our
-// client, then stops the echo server and checks that it exits cleanly.
+// TestConformance runs the table against examples/echo (one server for
+// each -compression mode) and against our client, then stops the echo
+// servers and checks that they exit cleanly.
 func TestConformance(t *testing.T) {
-	echo := startEcho(t)
+	echoes := map[ws.CompressionMode]*testprog.Process{}
+	for mode, flag := range echoFlags {
+		echoes[mode] = startEcho(t, "-compression", flag)
+	}
 	cases := allCases()
 	start := time.Now()
 	t.Run("cases", func(t *testing.T) {
@@ -69,7 +74,7 @@ func TestConformance(t *testing.T) {
 						defer record(t, tc.id)
 						begin := time.Now()
 						if d == toServer {
-							runAgainstServer(t, tc, echo.Addr)
+							runAgainstServer(t, tc, echoes[tc.setup().mode].Addr)
 						} else {
 							runAgainstClient(t, tc)
 						}
@@ -91,7 +96,9 @@ func TestConformance(t *testing.T) {
 			})
 		}
 	})
-	echo.Stop(t)
+	for _, echo := range echoes {
+		echo.Stop(t)
+	}
 
 	n, f := results.Counts()
 	results.mu.Lock()
@@ -110,9 +117,9 @@ func TestConformance(t *testing.T) {
 	t.Logf("conformance: %d cases, %d passed, %d failed in %v", n, n-f, f, time.Since(start).Round(time.Millisecond))
 }
 
-// startEcho starts examples/echo on a free port. It is killed at the end
-// of the test if not stopped before.
-func startEcho(t *testing.T) *testprog.Process {
+// startEcho starts examples/echo on a free port, with more flags if
+// given. It is killed at the end of the test if not stopped before.
+func startEcho(t *testing.T, flags ...string) *testprog.Process {
 	t.Helper()
-	return testprog.Start(t, echoBin, "-addr", "127.0.0.1:0")
+	return testprog.Start(t, echoBin, append([]string{"-addr", "127.0.0.1:0"}, flags...)...)
 }

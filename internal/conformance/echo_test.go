@@ -2,6 +2,7 @@ package conformance
 
 import (
 	"context"
+	"os/exec"
 	"testing"
 	"time"
 
@@ -37,4 +38,18 @@ func TestEchoShutdown(t *testing.T) {
 	err = <-read
 	assert.Equal(t, ws.StatusGoingAway, ws.CloseStatus(err), "the server's close: %v", err)
 	t.Logf("echo closed its connection and exited %v after SIGTERM", time.Since(start).Round(time.Millisecond))
+}
+
+// TestEchoCompressionFlag checks that examples/echo refuses a
+// -compression mode it does not know, rather than serving in some mode.
+func TestEchoCompressionFlag(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(t.Context(), caseTimeout)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, echoBin, "-addr", "127.0.0.1:0", "-compression", "fastest").CombinedOutput()
+	var ee *exec.ExitError
+	if assert.ErrorAs(t, err, &ee, "echo with -compression fastest: %s", out) {
+		assert.NotEqual(t, -1, ee.ExitCode(), "echo was killed, not refused: %s", out)
+	}
+	assert.Contains(t, string(out), `unknown -compression mode "fastest"`)
 }

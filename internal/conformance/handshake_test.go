@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/ab7c482b/websocket/internal/rawws"
@@ -13,8 +14,9 @@ import (
 
 // acceptRaw accepts one connection on ln and completes the server's side
 // of the handshake by hand, after checking the client's request as RFC
-// 6455 §4.1 requires it. It returns the request path.
-func acceptRaw(ln net.Listener, deadline time.Time) (net.Conn, *bufio.Reader, string, error) {
+// 6455 §4.1 requires it. A non-empty extensions is sent as the response's
+// Sec-WebSocket-Extensions. It returns the extensions the client offered.
+func acceptRaw(ln net.Listener, deadline time.Time, extensions string) (net.Conn, *bufio.Reader, string, error) {
 	ln.(*net.TCPListener).SetDeadline(deadline)
 	conn, err := ln.Accept()
 	if err != nil {
@@ -50,10 +52,14 @@ func acceptRaw(ln net.Listener, deadline time.Time) (net.Conn, *bufio.Reader, st
 	resp := "HTTP/1.1 101 Switching Protocols\r\n" +
 		"Upgrade: websocket\r\n" +
 		"Connection: Upgrade\r\n" +
-		"Sec-WebSocket-Accept: " + rawws.AcceptKey(key) + "\r\n\r\n"
+		"Sec-WebSocket-Accept: " + rawws.AcceptKey(key) + "\r\n"
+	if extensions != "" {
+		resp += "Sec-WebSocket-Extensions: " + extensions + "\r\n"
+	}
+	resp += "\r\n"
 	if _, err := conn.Write([]byte(resp)); err != nil {
 		conn.Close()
 		return nil, nil, "", err
 	}
-	return conn, br, req.URL.Path, nil
+	return conn, br, strings.Join(req.Header.Values("Sec-WebSocket-Extensions"), ", "), nil
 }

@@ -14,6 +14,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/ab7c482b/websocket/frame"
+	"github.com/ab7c482b/websocket/handshake"
 	"github.com/ab7c482b/websocket/internal/autobahn"
 	"github.com/ab7c482b/websocket/internal/rawws"
 	"github.com/ab7c482b/websocket/ws"
@@ -75,6 +76,20 @@ type testCase struct {
 	// serverDropsFirst adds the check that the client, having answered
 	// the raw server's close, waits for the server to close TCP first.
 	serverDropsFirst bool
+	// pmd, if set, negotiates permessage-deflate (RFC 7692); otherwise
+	// the raw side offers nothing and the client's offer is declined.
+	pmd *deflateSetup
+	// dialFails: our client must fail the handshake on the raw server's
+	// response (client only; send and want are unused).
+	dialFails bool
+}
+
+// setup is how tc negotiates compression; the zero setup offers nothing.
+func (tc *testCase) setup() deflateSetup {
+	if tc.pmd == nil {
+		return deflateSetup{}
+	}
+	return *tc.pmd
 }
 
 func (tc *testCase) String() string { return tc.id + " " + tc.desc }
@@ -157,7 +172,15 @@ func play(conn net.Conn, br *bufio.Reader, tc *testCase, libraryIsClient bool) o
 	}()
 
 	var o outcome
-	o.read(br, libraryIsClient)
+	var inf *rawInflater
+	if s := tc.setup(); s.agreed != "" {
+		d := toServer
+		if libraryIsClient {
+			d = toClient
+		}
+		inf = &rawInflater{takeover: s.raw(d).inTakeover}
+	}
+	o.read(br, libraryIsClient, inf)
 	if o.closed {
 		close(closeSeen)
 	}
@@ -176,12 +199,12 @@ func play(conn net.Conn, br *bufio.Reader, tc *testCase, libraryIsClient bool) o
 		// The server closes TCP right after the closing handshake;
 		// a client that failed the connection half-closes it
 		// (RFC 6455 §7.1.1, §7.1.7).
-		o.awaitEnd(br, libraryIsClient)
+		o.awaitEnd(br, libraryIsClient, inf != nil)
 	case tc.serverDropsFirst:
 		// RFC 6455 §7.1.1: the client waits for the server to close
 		// TCP first. Nothing must come within a short wait.
 		conn.SetReadDeadline(time.Now().Add(200 * time.Millisecond))
-		_, err := readFrame(br, libraryIsClient)
+		_, err := readFrame(br, libraryIsClient, inf != nil)
 		if !errors.Is(err, os.ErrDeadlineExceeded) {
 			o.violations = append(o.violations, fmt.Sprintf("the client did not leave closing TCP to the server: read after its close gave %v", err))
 		}
@@ -190,19 +213,25 @@ func play(conn net.Conn, br *bufio.Reader, tc *testCase, libraryIsClient bool) o
 }
 
 // read reads frames until the library's close frame, a violation, or the
-// end of the connection.
-func (o *outcome) read(br *bufio.Reader, libraryIsClient bool) {
-	var open bool // a fragmented message is open
+// end of the connection. inf, if not nil, decompresses messages with RSV1
+// set: permessage-deflate was agreed.
+func (o *outcome) read(br *bufio.Reader, libraryIsClient bool, inf *rawInflater) {
+	var open, compressed bool // a fragmented message is open; it is compressed
 	var op frame.Opcode
 	var buf []byte
 	for {
-		f, err := readFrame(br, libraryIsClient)
+		f, err := readFrame(br, libraryIsClient, inf != nil)
 		if err != nil {
 			if isViolation(err) {
 				o.violations = append(o.violations, err.Error())
 			} else {
 				o.readErr = err
 			}
+			return
+		}
+		rsv1 := f.Rsv&frame.Rsv1 != 0
+		if rsv1 && (f.Opcode.IsControl() || f.Opcode == frame.OpContinuation) {
+			o.violations = append(o.violations, fmt.Sprintf("RSV1 on a %v frame: only the first frame of a compressed message has it (RFC 7692 §6)", f.Opcode))
 			return
 		}
 		switch f.Opcode {
@@ -212,7 +241,7 @@ func (o *outcome) read(br *bufio.Reader, libraryIsClient bool) {
 			if err != nil {
 				o.violations = append(o.violations, err.Error())
 			}
-			if open && op == frame.OpText {
+			if open && op == frame.OpText && !compressed {
 				o.partial = buf
 				if !validUTF8Prefix(buf) {
 					o.violations = append(o.violations, "an unfinished text message holds invalid UTF-8 (RFC 6455 §8.1)")
@@ -220,7 +249,7 @@ func (o *outcome) read(br *bufio.Reader, libraryIsClient bool) {
 			}
 			return
 		case frame.OpPing, frame.OpPong:
-			o.events = append(o.events, event{f.Opcode, f.payload})
+			o.events = append(o.events, event{op: f.Opcode, data: f.payload})
 			continue
 		case frame.OpContinuation:
 			if !open {
@@ -233,13 +262,19 @@ func (o *outcome) read(br *bufio.Reader, libraryIsClient bool) {
 				o.violations = append(o.violations, fmt.Sprintf("%v frame inside an unfinished message (RFC 6455 §5.4)", f.Opcode))
 				return
 			}
-			open, op, buf = true, f.Opcode, f.payload
+			open, op, buf, compressed = true, f.Opcode, f.payload, rsv1
+		}
+		if f.Fin && compressed {
+			if buf, err = inf.inflate(buf); err != nil {
+				o.violations = append(o.violations, err.Error())
+				return
+			}
 		}
 		if f.Fin {
 			if op == frame.OpText && !utf8.Valid(buf) {
 				o.violations = append(o.violations, "text message is not valid UTF-8 (RFC 6455 §8.1)")
 			}
-			o.events = append(o.events, event{op, buf})
+			o.events = append(o.events, event{op, buf, compressed})
 			open, buf = false, nil
 		}
 	}
@@ -248,8 +283,8 @@ func (o *outcome) read(br *bufio.Reader, libraryIsClient bool) {
 // awaitEnd reads after the close frame until the connection ends. Any
 // frame there is a violation: nothing follows a close frame (RFC 6455
 // §5.5.1).
-func (o *outcome) awaitEnd(br *bufio.Reader, libraryIsClient bool) {
-	f, err := readFrame(br, libraryIsClient)
+func (o *outcome) awaitEnd(br *bufio.Reader, libraryIsClient, deflate bool) {
+	f, err := readFrame(br, libraryIsClient, deflate)
 	switch {
 	case err == nil:
 		o.violations = append(o.violations, fmt.Sprintf("%v frame after the close frame (RFC 6455 §5.5.1)", f.Opcode))
@@ -300,9 +335,16 @@ func check(t *testing.T, tc *testCase, o outcome, d direction) {
 // runAgainstServer plays tc against the echo server at addr.
 func runAgainstServer(t *testing.T, tc *testCase, addr string) {
 	deadline := time.Now().Add(tc.timeout())
-	conn, br, err := rawws.Dial(addr, "/"+tc.id, "", deadline)
+	s := tc.setup()
+	var offer string
+	if s.offer != "" {
+		offer = "Sec-WebSocket-Extensions: " + s.offer + "\r\n"
+	}
+	conn, br, exts, err := rawws.DialExtensions(addr, "/"+tc.id, offer, deadline)
 	require.NoError(t, err, "%v: handshake", tc)
 	defer conn.Close()
+	require.Equal(t, parseExtensions(s.agreed), parseExtensions(exts),
+		"%v: the server answered the offer %q with Sec-WebSocket-Extensions %q (RFC 7692 §5, §7.1)", tc, s.offer, exts)
 	check(t, tc, play(conn, br, tc, false), toServer)
 }
 
@@ -319,7 +361,7 @@ func runAgainstClient(t *testing.T, tc *testCase) {
 	done := make(chan error, 1)
 	go func() {
 		c, _, err := ws.Dial(ctx, "ws://"+ln.Addr().String()+"/"+tc.id, &ws.DialOptions{
-			Config: ws.Config{ReadLimit: autobahn.ReadLimit},
+			Config: ws.Config{ReadLimit: autobahn.ReadLimit, Compression: tc.setup().mode},
 		})
 		if err != nil {
 			done <- fmt.Errorf("dial: %w", err)
@@ -329,11 +371,25 @@ func runAgainstClient(t *testing.T, tc *testCase) {
 		c.CloseNow()
 		done <- err
 	}()
-	conn, br, _, err := acceptRaw(ln, deadline)
+	s := tc.setup()
+	conn, br, offer, err := acceptRaw(ln, deadline, s.agreed)
 	if err != nil {
 		cancel()
 		<-done
 		require.NoError(t, err, "%v: handshake", tc)
+	}
+	assert.Equal(t, parseExtensions(clientOffers[s.mode]), parseExtensions(offer), "%v: the client's offer in mode %v", tc, s.mode)
+	if tc.dialFails {
+		// RFC 7692 §5.2, §7.1: the client fails the connection on a
+		// response it did not offer or cannot honour; RFC 6455 §4.1: it
+		// closes TCP without a frame.
+		_, err := readFrame(br, true, false)
+		assert.ErrorIs(t, err, io.EOF, "%v: the client should close the connection after the response %q", tc, s.agreed)
+		conn.Close()
+		err = <-done // bounded by ctx
+		var he *handshake.Error
+		assert.ErrorAs(t, err, &he, "%v: Dial should fail the handshake on the response %q", tc, s.agreed)
+		return
 	}
 	o := play(conn, br, tc, true)
 	conn.Close()

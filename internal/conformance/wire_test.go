@@ -89,6 +89,9 @@ func fragments(op frame.Opcode, p []byte, size int) []wireFrame {
 type event struct {
 	op   frame.Opcode // OpText or OpBinary for a message; OpPing or OpPong
 	data []byte
+	// compressed says the message came with RSV1 set: permessage-deflate
+	// (RFC 7692 §6); data is what it inflated to.
+	compressed bool
 }
 
 func msg(op frame.Opcode, p []byte) event { return event{op: op, data: p} }
@@ -96,10 +99,14 @@ func textMsg(s string) event              { return event{op: frame.OpText, data:
 func pongEvent(p string) event            { return event{op: frame.OpPong, data: []byte(p)} }
 
 func (e event) String() string {
-	if len(e.data) <= 32 {
-		return fmt.Sprintf("%v %q", e.op, e.data)
+	c := ""
+	if e.compressed {
+		c = " (compressed)"
 	}
-	return fmt.Sprintf("%v of %d bytes", e.op, len(e.data))
+	if len(e.data) <= 32 {
+		return fmt.Sprintf("%v %q%s", e.op, e.data, c)
+	}
+	return fmt.Sprintf("%v of %d bytes%s", e.op, len(e.data), c)
 }
 
 // diffEvents describes the first difference between two event lists, or
@@ -112,7 +119,7 @@ func diffEvents(want, got []event) string {
 			return fmt.Sprintf("missing event %d of %d: want %v (got %d events)", i+1, len(want), want[i], len(got))
 		case i >= len(want):
 			return fmt.Sprintf("unexpected event %d: %v (want %d events)", i+1, got[i], len(want))
-		case want[i].op != got[i].op || !bytes.Equal(want[i].data, got[i].data):
+		case want[i].op != got[i].op || !bytes.Equal(want[i].data, got[i].data) || want[i].compressed != got[i].compressed:
 			d := ""
 			if want[i].op == got[i].op && len(want[i].data) == len(got[i].data) {
 				for j := range want[i].data {
@@ -135,13 +142,14 @@ type peerFrame struct {
 }
 
 // readFrame reads one frame from the library and checks what RFC 6455
-// requires of every frame: no reserved bits without an extension (§5.2),
+// requires of every frame: no reserved bits without an extension (§5.2;
+// deflate allows RSV1, which the caller checks further),
 // masked from a client and unmasked from a server (§5.1), no reserved
 // opcode, and control frames whole and at most 125 bytes (§5.5), which
 // ParseHeader checks. fromClient says which end the library is. The
 // payload is unmasked. An error wraps io.EOF (or another read error) when
 // the connection ended, or describes the violation.
-func readFrame(br *bufio.Reader, fromClient bool) (peerFrame, error) {
+func readFrame(br *bufio.Reader, fromClient, deflate bool) (peerFrame, error) {
 	var hdr [frame.MaxHeaderSize]byte
 	if _, err := io.ReadFull(br, hdr[:2]); err != nil {
 		return peerFrame{}, err
@@ -163,7 +171,10 @@ func readFrame(br *bufio.Reader, fromClient bool) (peerFrame, error) {
 	if err != nil {
 		return peerFrame{}, violation("invalid frame header % x: %v", hdr[:n], err)
 	}
-	if h.Rsv != 0 {
+	switch {
+	case deflate && h.Rsv&^frame.Rsv1 != 0:
+		return peerFrame{}, violation("RSV bits %#x set; permessage-deflate uses RSV1 only (RFC 6455 §5.2, RFC 7692 §6)", h.Rsv)
+	case !deflate && h.Rsv != 0:
 		return peerFrame{}, violation("RSV bits %#x set with no extension negotiated (RFC 6455 §5.2)", h.Rsv)
 	}
 	if h.Masked != fromClient {

@@ -88,7 +88,7 @@ func runWriterCase(t *testing.T, wc writerCase) {
 		}
 		done <- writerResult{werr, <-readErr}
 	}()
-	conn, br, _, err := acceptRaw(ln, deadline)
+	conn, br, _, err := acceptRaw(ln, deadline, "")
 	if err != nil {
 		cancel()
 		<-done
@@ -108,7 +108,7 @@ func runWriterCase(t *testing.T, wc writerCase) {
 	keys := map[[4]byte]bool{}
 	pongSeen := wc.pingPayload == ""
 	for {
-		f, err := readFrame(br, true)
+		f, err := readFrame(br, true, false)
 		require.NoError(t, err, "%v: frame %d", wc, frames+1)
 		if f.Opcode == frame.OpPong {
 			assert.Equal(t, wc.pingPayload, string(f.payload), "%v: pong payload", wc)
@@ -144,7 +144,7 @@ func runWriterCase(t *testing.T, wc writerCase) {
 	// Close: the client answers and waits for the server to drop TCP.
 	_, err = conn.Write(closeFrame(frame.CloseNormal, "").appendTo(nil, false))
 	require.NoError(t, err)
-	f, err := readFrame(br, true)
+	f, err := readFrame(br, true, false)
 	if assert.NoError(t, err, "%v: the client's close", wc) && assert.Equal(t, frame.OpClose, f.Opcode, "%v", wc) {
 		code, err := checkClosePayload(f.payload)
 		assert.NoError(t, err)

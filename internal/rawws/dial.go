@@ -54,17 +54,29 @@ func Request(addr, path, key, extra string) string {
 // Dial opens a connection to a WebSocket server at addr and performs the
 // handshake by hand (see Handshake). The connection has deadline set.
 func Dial(addr, path, extra string, deadline time.Time) (net.Conn, *bufio.Reader, error) {
+	conn, br, _, err := dial(addr, path, extra, deadline, false)
+	return conn, br, err
+}
+
+// DialExtensions is Dial for a request that offers extensions in extra: it
+// returns the Sec-WebSocket-Extensions of the response, which the caller
+// checks, instead of refusing any.
+func DialExtensions(addr, path, extra string, deadline time.Time) (net.Conn, *bufio.Reader, string, error) {
+	return dial(addr, path, extra, deadline, true)
+}
+
+func dial(addr, path, extra string, deadline time.Time, extensions bool) (net.Conn, *bufio.Reader, string, error) {
 	conn, err := net.DialTimeout("tcp", addr, time.Until(deadline))
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, "", err
 	}
 	conn.SetDeadline(deadline)
-	br, err := Handshake(conn, addr, path, extra)
+	br, exts, err := handshake(conn, addr, path, extra, extensions)
 	if err != nil {
 		conn.Close()
-		return nil, nil, err
+		return nil, nil, "", err
 	}
-	return conn, br, nil
+	return conn, br, exts, nil
 }
 
 // Handshake sends a valid opening handshake for path on addr (RFC 6455
@@ -72,16 +84,25 @@ func Dial(addr, path, extra string, deadline time.Time) (net.Conn, *bufio.Reader
 // checks the server's response (§4.2.2). Frames that follow the response
 // are read through the returned reader. It does not close conn.
 func Handshake(conn net.Conn, addr, path, extra string) (*bufio.Reader, error) {
+	br, _, err := handshake(conn, addr, path, extra, false)
+	return br, err
+}
+
+// handshake is Handshake; with extensions set, it returns the response's
+// Sec-WebSocket-Extensions (its lines joined with commas) instead of
+// refusing any.
+func handshake(conn net.Conn, addr, path, extra string, extensions bool) (*bufio.Reader, string, error) {
 	key := NewKey()
 	if _, err := conn.Write([]byte(Request(addr, path, key, extra))); err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	br := bufio.NewReader(conn)
 	resp, err := http.ReadResponse(br, nil)
 	if err != nil {
-		return nil, fmt.Errorf("reading the handshake response: %w", err)
+		return nil, "", fmt.Errorf("reading the handshake response: %w", err)
 	}
 	resp.Body.Close()
+	exts := strings.Join(resp.Header.Values("Sec-WebSocket-Extensions"), ", ")
 	switch {
 	case resp.StatusCode != http.StatusSwitchingProtocols:
 		err = fmt.Errorf("handshake status %s, want 101", resp.Status)
@@ -91,11 +112,11 @@ func Handshake(conn net.Conn, addr, path, extra string) (*bufio.Reader, error) {
 		err = fmt.Errorf("handshake Connection %q, want Upgrade", resp.Header.Get("Connection"))
 	case resp.Header.Get("Sec-WebSocket-Accept") != AcceptKey(key):
 		err = fmt.Errorf("Sec-WebSocket-Accept %q, want %q", resp.Header.Get("Sec-WebSocket-Accept"), AcceptKey(key))
-	case resp.Header.Get("Sec-WebSocket-Extensions") != "" || resp.Header.Get("Sec-WebSocket-Protocol") != "":
+	case exts != "" && !extensions || resp.Header.Get("Sec-WebSocket-Protocol") != "":
 		err = fmt.Errorf("handshake selected an extension or subprotocol that was not offered")
 	}
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	return br, nil
+	return br, exts, nil
 }

@@ -57,26 +57,7 @@ func TestChat(t *testing.T) {
 	origin, err := url.Parse(chatURL)
 	require.NoError(t, err)
 
-	b, err := browser.Launch(ctx, browser.Chromium, filepath.Join(dir, "profile"))
-	require.NoError(t, err)
-	t.Cleanup(func() {
-		if err := b.Close(); err != nil {
-			t.Error(err)
-		}
-		if t.Failed() {
-			t.Logf("chromium stderr:\n%s", b.Stderr())
-		}
-	})
-	client, err := cdp.Dial(ctx, b.DevToolsURL)
-	require.NoError(t, err, "our ws client against Chromium's DevTools server")
-	t.Cleanup(func() { client.Close() })
-
-	var version struct {
-		Product         string `json:"product"`
-		ProtocolVersion string `json:"protocolVersion"`
-	}
-	require.NoError(t, client.Call(ctx, "", "Browser.getVersion", nil, &version))
-	t.Logf("browser: %s, protocol %s", version.Product, version.ProtocolVersion)
+	client := startBrowser(ctx, t, dir)
 
 	one := openPage(ctx, t, client, "desktop", chatURL, viewport{Width: 1100, Height: 720, Scale: 1})
 	two := openPage(ctx, t, client, "phone", chatURL, viewport{Width: 390, Height: 760, Scale: 2, Mobile: true})
@@ -189,6 +170,33 @@ func TestChat(t *testing.T) {
 		assert.Regexp(t, `^[1-9][0-9]*$`, last.Query().Get("since"), "%s: the reconnect resumes", p.name)
 		assert.Contains(t, []string{"Ada", "Grace"}, last.Query().Get("name"), "%s: and keeps its name", p.name)
 	}
+}
+
+// startBrowser launches Chromium with a fresh profile under dir and
+// connects to its DevTools; both end with the test.
+func startBrowser(ctx context.Context, t *testing.T, dir string) *cdp.Client {
+	t.Helper()
+	b, err := browser.Launch(ctx, browser.Chromium, filepath.Join(dir, "profile"))
+	require.NoError(t, err)
+	t.Cleanup(func() {
+		if err := b.Close(); err != nil {
+			t.Error(err)
+		}
+		if t.Failed() {
+			t.Logf("chromium stderr:\n%s", b.Stderr())
+		}
+	})
+	client, err := cdp.Dial(ctx, b.DevToolsURL)
+	require.NoError(t, err, "our ws client against Chromium's DevTools server")
+	t.Cleanup(func() { client.Close() })
+
+	var version struct {
+		Product         string `json:"product"`
+		ProtocolVersion string `json:"protocolVersion"`
+	}
+	require.NoError(t, client.Call(ctx, "", "Browser.getVersion", nil, &version))
+	t.Logf("browser: %s, protocol %s", version.Product, version.ProtocolVersion)
+	return client
 }
 
 // buildChat builds cmd/chat into dir and returns the binary's path.

@@ -57,14 +57,7 @@ func TestChat(t *testing.T) {
 	origin, err := url.Parse(chatURL)
 	require.NoError(t, err)
 
-	client := launchBrowser(ctx, t, dir)
-
-	var version struct {
-		Product         string `json:"product"`
-		ProtocolVersion string `json:"protocolVersion"`
-	}
-	require.NoError(t, client.Call(ctx, "", "Browser.getVersion", nil, &version))
-	t.Logf("browser: %s, protocol %s", version.Product, version.ProtocolVersion)
+	client := startBrowser(ctx, t, dir)
 
 	one := openPage(ctx, t, client, "desktop", chatURL, viewport{Width: 1100, Height: 720, Scale: 1})
 	two := openPage(ctx, t, client, "phone", chatURL, viewport{Width: 390, Height: 760, Scale: 2, Mobile: true})
@@ -180,9 +173,9 @@ func TestChat(t *testing.T) {
 	}
 }
 
-// launchBrowser starts Chromium with a profile in dir and returns a
-// DevTools client for it; the test's cleanup closes both.
-func launchBrowser(ctx context.Context, t *testing.T, dir string) *cdp.Client {
+// startBrowser launches Chromium with a fresh profile under dir and
+// connects to its DevTools; both end with the test.
+func startBrowser(ctx context.Context, t *testing.T, dir string) *cdp.Client {
 	t.Helper()
 	b, err := browser.Launch(ctx, browser.Chromium, filepath.Join(dir, "profile"))
 	require.NoError(t, err)
@@ -197,6 +190,13 @@ func launchBrowser(ctx context.Context, t *testing.T, dir string) *cdp.Client {
 	client, err := cdp.Dial(ctx, b.DevToolsURL)
 	require.NoError(t, err, "our ws client against Chromium's DevTools server")
 	t.Cleanup(func() { client.Close() })
+
+	var version struct {
+		Product         string `json:"product"`
+		ProtocolVersion string `json:"protocolVersion"`
+	}
+	require.NoError(t, client.Call(ctx, "", "Browser.getVersion", nil, &version))
+	t.Logf("browser: %s, protocol %s", version.Product, version.ProtocolVersion)
 	return client
 }
 

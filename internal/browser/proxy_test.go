@@ -30,7 +30,7 @@ func TestChatBehindProxy(t *testing.T) {
 	}
 	proxy := testpeer.StartNginx(t, upstreams)
 
-	client := launchBrowser(ctx, t, dir)
+	client := startBrowser(ctx, t, dir)
 	v := viewport{Width: 900, Height: 700, Scale: 1}
 	one := openPage(ctx, t, client, "one", proxy.URL(), v)
 	two := openPage(ctx, t, client, "two", proxy.URL(), v)

@@ -6,7 +6,7 @@
 //
 // node/server.js is a ws echo server that the Go client (ws.Dial) talks to;
 // node/client.js is a ws client that the Go test drives over its stdin and
-// stdout, against a Go server (ws.Accept behind httptest.NewServer). Both
+// stdout, against a Go server (ws.Accept behind an httptest server). Both
 // scripts speak JSON lines on stdout and exit when their stdin ends, so no
 // peer outlives its test. Each side hashes the messages it sends or
 // receives into a transcript (type, length and payload of every message in
@@ -22,10 +22,16 @@
 //
 // # Modes
 //
-// Every test runs once per peerMode. There is one mode today, with
-// permessage-deflate off on both ends; the scripts already take a
-// --per-message-deflate=on|off flag so that a compressed mode can be added
-// once package ws negotiates the extension.
+// Every test runs once per peerMode, in both directions: the scripts take
+// --per-message-deflate=off|on|JSON, ws's perMessageDeflate option, and
+// the Go end sets Config.Compression and CompressionThreshold. The modes
+// cover permessage-deflate (RFC 7692) off on either end, on with both
+// ends' defaults, context takeover, ws asking that either end keep no
+// context, ws narrowing either end's window (which our server declines,
+// and which makes ws's server refuse our client), and every message
+// compressed however small. Each connection checks what its handshake
+// agreed on both ends, and the wire cases count the bytes that crossed
+// it, to see that compressed connections really compress each way.
 //
 // The package holds only tests.
 package interop

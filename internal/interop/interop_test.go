@@ -20,6 +20,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ab7c482b/websocket/handshake"
+	"github.com/ab7c482b/websocket/internal/wirecount"
 	"github.com/ab7c482b/websocket/ws"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -35,30 +37,180 @@ const (
 	burstCount = 1000
 )
 
-// peerMode is one way of configuring both ends; every test runs once per
-// mode.
+// peerMode is one way of configuring both ends for permessage-deflate
+// (RFC 7692); every test runs once per mode, in both directions. A mode
+// says what each direction's handshake must agree, and every connection
+// checks it on both ends.
 type peerMode struct {
 	name string
-	// perMessageDeflate is off in every mode until package ws negotiates
-	// permessage-deflate (RFC 7692). Then add a mode with it on and set it
-	// in config; the Node scripts already take the flag.
-	perMessageDeflate bool
+	// node is the scripts' --per-message-deflate flag: off, on (ws's
+	// defaults) or a JSON object of ws's perMessageDeflate options.
+	node string
+	// compression and threshold are our end's Config.Compression and
+	// Config.CompressionThreshold.
+	compression ws.CompressionMode
+	threshold   int
+	// goClient is the Sec-WebSocket-Extensions response server.js must
+	// give our client's offer, and nodeClient the one our server must give
+	// client.js's; "" means that the connection is not compressed.
+	goClient, nodeClient string
+	// goClientRefused says that server.js refuses our client's handshake:
+	// ws answers 400 to an offer it cannot accept instead of declining it.
+	goClientRefused bool
+	// nodeThreshold0 says that ws compresses messages of any size. By
+	// default it sends messages under 1 KiB uncompressed, but only when it
+	// keeps no context: with context takeover it compresses them all.
+	nodeThreshold0 bool
+	// variant marks a mode that varies ws's parameters around another;
+	// it echoes messages up to 1 MiB, not 16 MiB, since deflating 16 MiB
+	// each way costs seconds and the parameters do not depend on size.
+	variant bool
 }
 
-var peerModes = []peerMode{{name: "plain"}}
+// maxEcho is the largest message the mode's echo cases send: 16 MiB, but
+// 1 MiB in variant modes, and under the race detector in every mode that
+// compresses, where deflating 16 MiB each way takes ten seconds or more.
+func (m peerMode) maxEcho() int {
+	compresses := m.goClient != "" || m.nodeClient != ""
+	if m.variant || raceEnabled && compresses {
+		return 1 << 20
+	}
+	return 16 << 20
+}
+
+const (
+	pmd           = "permessage-deflate"
+	pmdNoTakeover = pmd + "; server_no_context_takeover; client_no_context_takeover"
+)
+
+var peerModes = []peerMode{
+	// Node without the extension: it neither offers it nor answers our
+	// offer.
+	{name: "plain", node: "off"},
+	// We neither offer nor accept; ws offers and accepts by default.
+	{name: "ours-disabled", node: "on", compression: ws.CompressionDisabled},
+	// Both on by default. Our server asks both ends not to keep context
+	// (RFC 7692 §7.1.1); our client offers that, and ws agrees.
+	{name: "deflate", node: "on", goClient: pmdNoTakeover, nodeClient: pmdNoTakeover},
+	// Context takeover both ways. ws's client offers
+	// client_max_window_bits without a value (§7.1.2.2), which our
+	// server need not answer.
+	{name: "takeover", node: "on", compression: ws.CompressionContextTakeover, goClient: pmd, nodeClient: pmd},
+	// ws asks that the server keep no context: one end keeps it and the
+	// other does not, the other way round in each direction.
+	{
+		name: "node-server-no-takeover", node: `{"serverNoContextTakeover":true}`, compression: ws.CompressionContextTakeover, variant: true,
+		goClient: pmd + "; server_no_context_takeover", nodeClient: pmd + "; server_no_context_takeover",
+	},
+	{
+		name: "node-client-no-takeover", node: `{"clientNoContextTakeover":true}`, compression: ws.CompressionContextTakeover, variant: true,
+		goClient: pmd + "; client_no_context_takeover", nodeClient: pmd + "; client_no_context_takeover",
+	},
+	// ws limits the server's window to 1 KiB. As a server it may say so
+	// unasked (§7.1.2.1), and our client's 32 KiB window reads that; as a
+	// client it offers it, which our server must decline, since
+	// compress/flate cannot narrow its window, and go on uncompressed.
+	{
+		name: "node-server-window-bits", node: `{"serverMaxWindowBits":10}`, compression: ws.CompressionContextTakeover, variant: true,
+		goClient: pmd + "; server_max_window_bits=10", nodeClient: "",
+	},
+	// ws limits the client's window to 1 KiB. As a server it then
+	// requires client_max_window_bits in the offer, which ours lacks, and
+	// refuses our handshake with 400 rather than decline the offer; as a
+	// client it offers client_max_window_bits=10, which our server accepts
+	// without echoing it (§7.1.2.2).
+	{
+		name: "node-client-window-bits", node: `{"clientMaxWindowBits":10}`, compression: ws.CompressionContextTakeover, variant: true,
+		goClientRefused: true, nodeClient: pmd,
+	},
+	// Every message compressed both ways, the small and the empty ones
+	// too.
+	{
+		name: "threshold-0", node: `{"threshold":0}`, threshold: -1, variant: true,
+		goClient: pmdNoTakeover, nodeClient: pmdNoTakeover, nodeThreshold0: true,
+	},
+}
 
 // nodeArgs returns the flags of server.js and client.js for the mode.
 func (m peerMode) nodeArgs() []string {
-	pmd := "off"
-	if m.perMessageDeflate {
-		pmd = "on"
-	}
-	return []string{"--per-message-deflate=" + pmd}
+	return []string{"--per-message-deflate=" + m.node}
 }
 
 // config returns the Go end's settings for the mode.
 func (m peerMode) config() ws.Config {
-	return ws.Config{ReadLimit: readLimit}
+	return ws.Config{ReadLimit: readLimit, Compression: m.compression, CompressionThreshold: m.threshold}
+}
+
+// goOffer is the Sec-WebSocket-Extensions header our client sends.
+func (m peerMode) goOffer() string {
+	switch m.compression {
+	case ws.CompressionNoContextTakeover:
+		return pmdNoTakeover
+	case ws.CompressionContextTakeover:
+		return pmd
+	}
+	return ""
+}
+
+// smallCompressed says which ends compress the wire/small messages on a
+// connection that agreed response: ours when its threshold is negative,
+// and ws when its threshold is 0 or its end, nodeEnd ("server" or
+// "client"), keeps context (see nodeThreshold0).
+func (m peerMode) smallCompressed(response, nodeEnd string) (ours, node bool) {
+	if response == "" {
+		return false, false
+	}
+	nodeTakeover := !strings.Contains(response, nodeEnd+"_no_context_takeover")
+	return m.threshold < 0, m.nodeThreshold0 || nodeTakeover
+}
+
+// extensionNames is what ws's extensions property says for an agreed
+// response: the names of the extensions in use.
+func extensionNames(response string) string {
+	if response == "" {
+		return ""
+	}
+	return pmd
+}
+
+// compressible returns n bytes of fill repeated, as client.js builds a
+// message with "fill".
+func compressible(n int) []byte {
+	return bytes.Repeat([]byte(wireFill), n/len(wireFill)+1)[:n]
+}
+
+// wireFill is what the wire cases repeat: deflate shrinks it to almost
+// nothing.
+const wireFill = "interop deflate "
+
+const (
+	// wireLarge is the size of the wire/large message.
+	wireLarge = 1 << 20
+	// wireSmall and wireSmallCount are the size and number of the
+	// wire/small messages: under both ends' default thresholds. Under
+	// 128 bytes compress/flate's BestSpeed codes with Huffman codes only,
+	// which saves a third or so of them.
+	wireSmall      = 120
+	wireSmallCount = 500
+)
+
+// assertWire checks the bytes that crossed a connection carrying payload
+// bytes of compressible messages each way: under three quarters of it in
+// a direction where they were compressed, and at least payload where not.
+// The counts include the handshake and frame headers.
+func assertWire(t *testing.T, payload int, sentCompressed, receivedCompressed bool, sent, received int64) {
+	t.Helper()
+	for _, n := range []struct {
+		dir        string
+		compressed bool
+		bytes      int64
+	}{{"sent", sentCompressed, sent}, {"received", receivedCompressed, received}} {
+		if n.compressed {
+			assert.Less(t, n.bytes, int64(payload*3/4), "bytes %s on the wire for %d bytes of compressed messages", n.dir, payload)
+		} else {
+			assert.GreaterOrEqual(t, n.bytes, int64(payload), "bytes %s on the wire for %d bytes of uncompressed messages", n.dir, payload)
+		}
+	}
 }
 
 // echoCase is a message to echo: every length boundary of RFC 6455 §5.2
@@ -69,10 +221,14 @@ type echoCase struct {
 	size int
 }
 
-func echoCases() []echoCase {
+// echoCases returns the cases up to limit bytes.
+func echoCases(limit int) []echoCase {
 	var cases []echoCase
 	for _, typ := range []ws.MessageType{ws.MessageText, ws.MessageBinary} {
 		for _, size := range []int{0, 125, 126, 127, 65535, 64 << 10, 1 << 20, 16 << 20} {
+			if size > limit {
+				continue
+			}
 			cases = append(cases, echoCase{fmt.Sprintf("%s/%d", typ, size), typ, size})
 		}
 	}
@@ -97,24 +253,52 @@ func TestGoClientNodeServer(t *testing.T) {
 	requireNode(t)
 	for _, mode := range peerModes {
 		t.Run(mode.name, func(t *testing.T) {
+			// Modes run side by side: some cases wait on ws more than
+			// they compute.
+			t.Parallel()
 			srv := startNodeServer(t, mode)
+			if mode.goClientRefused {
+				ctx := testContext(t)
+				_, resp, err := ws.Dial(ctx, "ws://127.0.0.1:"+srv.port+"/", &ws.DialOptions{Config: mode.config()})
+				var he *handshake.Error
+				require.ErrorAs(t, err, &he)
+				assert.Equal(t, http.StatusBadRequest, he.Status)
+				require.NotNil(t, resp)
+				assert.Equal(t, http.StatusBadRequest, resp.StatusCode)
+				return
+			}
+
+			// burst writes msgs, message k of type typeOf(k), before
+			// reading any, checks that they come back unchanged and that
+			// server.js received exactly msgs before our close, and
+			// returns the connection's byte counts.
+			burst := func(t *testing.T, typeOf func(k int) ws.MessageType, msgs [][]byte) *wirecount.Conn {
+				ctx := testContext(t)
+				c, id, wire := srv.dialCounted(t, ctx, mode.config())
+				var sent transcript
+				for k, msg := range msgs {
+					sent.add(typeOf(k), msg)
+					require.NoError(t, c.Write(ctx, typeOf(k), msg), "message %d", k)
+				}
+				for k, msg := range msgs {
+					typ, got, err := c.Read(ctx)
+					require.NoError(t, err, "message %d", k)
+					if !assertMessage(t, typeOf(k), msg, typ, got) {
+						t.Fatalf("message %d of %d differs", k, len(msgs))
+					}
+				}
+				require.NoError(t, c.Close(ws.StatusNormalClosure, ""))
+				srv.assertClosed(t, ctx, id, ws.StatusNormalClosure, "", &sent)
+				return wire
+			}
 
 			// echo sends msg, checks that it comes back unchanged, and
 			// that server.js received exactly msg before our close.
 			echo := func(t *testing.T, typ ws.MessageType, msg []byte) {
-				ctx := testContext(t)
-				c, id := srv.dial(t, ctx)
-				var sent transcript
-				sent.add(typ, msg)
-				require.NoError(t, c.Write(ctx, typ, msg))
-				gotType, got, err := c.Read(ctx)
-				require.NoError(t, err)
-				assertMessage(t, typ, msg, gotType, got)
-				require.NoError(t, c.Close(ws.StatusNormalClosure, ""))
-				srv.assertClosed(t, ctx, id, ws.StatusNormalClosure, "", &sent)
+				burst(t, func(int) ws.MessageType { return typ }, [][]byte{msg})
 			}
 
-			for _, tc := range echoCases() {
+			for _, tc := range echoCases(mode.maxEcho()) {
 				t.Run("echo/"+tc.name, func(t *testing.T) {
 					t.Parallel()
 					echo(t, tc.typ, payload(tc.typ, tc.size, 0))
@@ -130,24 +314,11 @@ func TestGoClientNodeServer(t *testing.T) {
 
 			t.Run("burst", func(t *testing.T) {
 				t.Parallel()
-				ctx := testContext(t)
-				c, id := srv.dial(t, ctx)
-				var sent transcript
 				msgs := make([][]byte, burstCount)
 				for k := range msgs {
 					msgs[k] = payload(burstType(k), k%300, uint64(k))
-					sent.add(burstType(k), msgs[k])
-					require.NoError(t, c.Write(ctx, burstType(k), msgs[k]), "message %d", k)
 				}
-				for k, msg := range msgs {
-					typ, got, err := c.Read(ctx)
-					require.NoError(t, err, "message %d", k)
-					if !assertMessage(t, burstType(k), msg, typ, got) {
-						t.Fatalf("message %d of %d differs", k, burstCount)
-					}
-				}
-				require.NoError(t, c.Close(ws.StatusNormalClosure, ""))
-				srv.assertClosed(t, ctx, id, ws.StatusNormalClosure, "", &sent)
+				burst(t, burstType, msgs)
 			})
 
 			t.Run("fragmented", func(t *testing.T) {
@@ -231,6 +402,24 @@ func TestGoClientNodeServer(t *testing.T) {
 				assert.Equal(t, 4001, ev.Code)
 				assert.Equal(t, sent.summary(), summary{ev.Count, ev.Digest})
 			})
+
+			// The wire cases check that compressed connections really
+			// compress, each way, and that the others do not. The counts
+			// include both close frames, a few bytes.
+			t.Run("wire/large", func(t *testing.T) {
+				t.Parallel()
+				wire := burst(t, burstType, [][]byte{compressible(wireLarge)})
+				on := mode.goClient != ""
+				assertWire(t, wireLarge, on, on, wire.Out(), wire.In())
+			})
+
+			t.Run("wire/small", func(t *testing.T) {
+				t.Parallel()
+				msgs := slices.Repeat([][]byte{compressible(wireSmall)}, wireSmallCount)
+				wire := burst(t, burstType, msgs)
+				ours, node := mode.smallCompressed(mode.goClient, "server")
+				assertWire(t, wireSmall*wireSmallCount, ours, node, wire.Out(), wire.In())
+			})
 		})
 	}
 }
@@ -240,6 +429,7 @@ func TestNodeClientGoServer(t *testing.T) {
 	requireNode(t)
 	for _, mode := range peerModes {
 		t.Run(mode.name, func(t *testing.T) {
+			t.Parallel() // as in TestGoClientNodeServer
 			srv := startGoServer(t, mode)
 			cl := startNodeClient(t, mode)
 
@@ -247,7 +437,7 @@ func TestNodeClientGoServer(t *testing.T) {
 			// echoes, and checks both directions: client.js compares the
 			// echoes with what it sent, and the Go server's transcript
 			// must match client.js's.
-			echo := func(t *testing.T, cmd clientCmd) {
+			echo := func(t *testing.T, cmd clientCmd) serverReport {
 				ctx := testContext(t)
 				cmd.ID = newID()
 				cmd.Op = "echo"
@@ -259,9 +449,10 @@ func TestNodeClientGoServer(t *testing.T) {
 				assert.Equal(t, *res.Sent, rep.received)
 				assert.Equal(t, ws.StatusNormalClosure, ws.CloseStatus(rep.err), "server read: %v", rep.err)
 				assert.Equal(t, peerClose{Code: 1000}, *res.Close)
+				return rep
 			}
 
-			for _, tc := range echoCases() {
+			for _, tc := range echoCases(mode.maxEcho()) {
 				t.Run("echo/"+tc.name, func(t *testing.T) {
 					t.Parallel()
 					echo(t, clientCmd{Type: tc.typ.String(), Size: tc.size})
@@ -370,6 +561,22 @@ func TestNodeClientGoServer(t *testing.T) {
 				assert.NoError(t, rep.closeErr, "Close")
 				assert.Equal(t, peerClose{Code: 4003, Reason: "server bye"}, *res.Close)
 				assert.Zero(t, res.Messages)
+			})
+
+			// The wire cases check that compressed connections really
+			// compress, each way, and that the others do not.
+			t.Run("wire/large", func(t *testing.T) {
+				t.Parallel()
+				rep := echo(t, clientCmd{Type: "text", Size: wireLarge, Fill: wireFill})
+				on := mode.nodeClient != ""
+				assertWire(t, wireLarge, on, on, rep.wireOut, rep.wireIn)
+			})
+
+			t.Run("wire/small", func(t *testing.T) {
+				t.Parallel()
+				rep := echo(t, clientCmd{Type: "mixed", Size: wireSmall, Fill: wireFill, Count: wireSmallCount})
+				ours, node := mode.smallCompressed(mode.nodeClient, "client")
+				assertWire(t, wireSmall*wireSmallCount, ours, node, rep.wireOut, rep.wireIn)
 			})
 		})
 	}
@@ -495,15 +702,31 @@ func (s *nodeServer) dial(t *testing.T, ctx context.Context) (*ws.Conn, string) 
 	return s.dialWith(t, ctx, s.mode.config())
 }
 
-// dialWith is dial with cfg instead of the mode's settings.
+// dialWith is dial with cfg instead of the mode's settings; cfg keeps the
+// mode's compression.
 func (s *nodeServer) dialWith(t *testing.T, ctx context.Context, cfg ws.Config) (*ws.Conn, string) {
+	t.Helper()
+	c, id, _ := s.dialCounted(t, ctx, cfg)
+	return c, id
+}
+
+// dialCounted is dialWith that also returns the connection's byte
+// counts. It checks that the handshake agreed what the mode says
+// (RFC 7692 §5): the response header, and Compressed.
+func (s *nodeServer) dialCounted(t *testing.T, ctx context.Context, cfg ws.Config) (*ws.Conn, string, *wirecount.Conn) {
 	t.Helper()
 	id := newID()
 	u := "ws://127.0.0.1:" + s.port + "/?id=" + id
-	c, _, err := ws.Dial(ctx, u, &ws.DialOptions{Config: cfg})
+	var wire *wirecount.Conn
+	c, resp, err := ws.Dial(ctx, u, &ws.DialOptions{
+		Config:         cfg,
+		NetDialContext: wirecount.Dialer(func(c *wirecount.Conn) { wire = c }),
+	})
 	require.NoError(t, err)
 	t.Cleanup(func() { c.CloseNow() })
-	return c, id
+	assert.Equal(t, s.mode.goClient, resp.Header.Get("Sec-WebSocket-Extensions"), "server.js's answer to our offer")
+	assert.Equal(t, s.mode.goClient != "", c.Compressed(), "Compressed")
+	return c, id, wire
 }
 
 // closeEvent waits for the server to report that connection id closed.
@@ -515,6 +738,8 @@ func (s *nodeServer) closeEvent(t *testing.T, ctx context.Context, id string) pe
 		require.NoError(t, err)
 		switch ev.Event {
 		case "close":
+			assert.Equal(t, s.mode.goOffer(), ev.Offer, "our offer, as server.js got it")
+			assert.Equal(t, extensionNames(s.mode.goClient), ev.Extensions, "extensions in use, as server.js says")
 			return ev
 		case "error":
 			t.Errorf("server.js: connection %s: %s", id, ev.Message)
@@ -543,6 +768,7 @@ type clientCmd struct {
 	Count    int    `json:"count,omitempty"`
 	Text     string `json:"text,omitempty"`
 	Data     []byte `json:"data,omitempty"` // base64 in JSON
+	Fill     string `json:"fill,omitempty"`
 	Fragment int    `json:"fragment,omitempty"`
 	Payload  string `json:"payload,omitempty"`
 	Code     int    `json:"code,omitempty"`
@@ -550,18 +776,22 @@ type clientCmd struct {
 }
 
 // nodeClient is a running node/client.js.
-type nodeClient struct{ *nodePeer }
+type nodeClient struct {
+	*nodePeer
+	mode peerMode
+}
 
 func startNodeClient(t *testing.T, mode peerMode) *nodeClient {
 	p := startNode(t, "client.js", mode.nodeArgs()...)
 	if p.first != `{"event":"ready"}` {
 		t.Fatalf("client.js printed %q, want it ready", p.first)
 	}
-	return &nodeClient{p}
+	return &nodeClient{p, mode}
 }
 
 // run sends cmd and waits for its result. A result that has no close event
-// fails the test unless the command failed.
+// fails the test unless the command failed. It checks that the handshake
+// agreed what the mode says (RFC 7692 §5), as client.js saw it.
 func (c *nodeClient) run(t *testing.T, ctx context.Context, cmd clientCmd) peerEvent {
 	t.Helper()
 	require.NoError(t, c.send(cmd))
@@ -569,11 +799,13 @@ func (c *nodeClient) run(t *testing.T, ctx context.Context, cmd clientCmd) peerE
 	require.NoError(t, err)
 	if res.OK {
 		require.NotNil(t, res.Close, "client.js reported no close: %+v", res)
+		assert.Equal(t, c.mode.nodeClient, res.Response, "our server's answer to client.js's offer")
+		assert.Equal(t, extensionNames(c.mode.nodeClient), res.Extensions, "extensions in use, as client.js says")
 	}
 	return res
 }
 
-// goServer is a Go WebSocket server on httptest.NewServer. Each
+// goServer is a Go WebSocket server on wirecount.NewServer. Each
 // connection's behaviour is chosen by the URL path, and its outcome is
 // reported under the ?id= query parameter:
 //
@@ -596,12 +828,16 @@ type serverReport struct {
 	err      error   // what ended the read loop, or Accept's error
 	pingErr  error
 	closeErr error
+
+	accepted        bool  // Accept returned a Conn
+	compressed      bool  // its Compressed
+	wireIn, wireOut int64 // bytes that crossed the connection, handshake included
 }
 
 func startGoServer(t *testing.T, mode peerMode) *goServer {
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &goServer{mode: mode, ctx: ctx, reports: make(map[string]chan serverReport)}
-	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
+	s.srv = wirecount.NewServer(http.HandlerFunc(s.serve))
 	t.Cleanup(func() {
 		s.srv.Close()
 		cancel()
@@ -635,6 +871,9 @@ func (s *goServer) report(t *testing.T, ctx context.Context, id string) serverRe
 	t.Helper()
 	select {
 	case rep := <-s.mailbox(id):
+		if rep.accepted {
+			assert.Equal(t, s.mode.nodeClient != "", rep.compressed, "Compressed on our server")
+		}
 		return rep
 	case <-ctx.Done():
 		t.Fatalf("no report from the Go server on connection %s: %v", id, ctx.Err())
@@ -670,6 +909,11 @@ func (s *goServer) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	defer c.CloseNow()
 	defer context.AfterFunc(s.ctx, func() { c.CloseNow() })()
+	defer func() {
+		rep.accepted, rep.compressed = true, c.Compressed()
+		wire := wirecount.FromRequest(r)
+		rep.wireIn, rep.wireOut = wire.In(), wire.Out()
+	}()
 
 	switch r.URL.Path {
 	case "/echo":

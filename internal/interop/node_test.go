@@ -107,6 +107,11 @@ type peerEvent struct {
 	Sent     *summary   `json:"sent"`
 	Pings    int        `json:"pings"`
 	Messages int        `json:"messages"`
+	// Offer, Extensions and Response tell how permessage-deflate was
+	// negotiated, as server.js and client.js document.
+	Offer      string `json:"offer"`
+	Extensions string `json:"extensions"`
+	Response   string `json:"response"`
 }
 
 // peerClose is what a ws 'close' event reported.

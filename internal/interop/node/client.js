@@ -2,7 +2,11 @@
 
 // A ws client that the Go test drives over stdin and stdout.
 //
-//   node client.js [--per-message-deflate=off|on]
+//   node client.js [--per-message-deflate=off|on|JSON]
+//
+// The flag sets ws's perMessageDeflate option for every connection: off,
+// on with ws's defaults, or a JSON object of ws's options (see
+// perMessageDeflate in common.js).
 //
 // It prints {"event":"ready"} once it has loaded, then reads commands from
 // stdin, one JSON object a line. Each command runs at once, concurrently
@@ -36,18 +40,23 @@
 //   "type":"text"|"binary"|"mixed","size":N  N bytes of a pattern that
 //       differs per message: printable ASCII for text, any byte for
 //       binary; "mixed" alternates text and binary, starting with text
+//   "type":...,"size":N,"fill":"..."         N bytes of that ASCII text
+//       repeated, which deflate squeezes to almost nothing
 //
 // Every result that got past the handshake has "close": {code, reason},
-// as the 'close' event reported them. A command that fails, or takes
-// longer than timeoutMs (default 20000), has ok false. When stdin ends the
-// client drops every connection and exits: 1 if any command failed, else 0.
+// as the 'close' event reported them, "extensions": ws's extensions
+// property (the names of the extensions in use, "" for none) and
+// "response": the handshake response's Sec-WebSocket-Extensions header
+// ("" without one). A command that fails, or takes longer than timeoutMs
+// (default 20000), has ok false. When stdin ends the client drops every
+// connection and exits: 1 if any command failed, else 0.
 
 const readline = require('readline');
 const WebSocket = require('ws');
-const { parseFlags, onOff, emit, Transcript, exitOnStdinEnd } = require('./common');
+const { parseFlags, perMessageDeflate: deflateOption, emit, Transcript, exitOnStdinEnd } = require('./common');
 
 const flags = parseFlags(process.argv.slice(2), { 'per-message-deflate': 'off' });
-const perMessageDeflate = onOff('per-message-deflate', flags['per-message-deflate']);
+const perMessageDeflate = deflateOption(flags['per-message-deflate']);
 
 const sockets = new Set();
 let failures = 0;
@@ -108,6 +117,8 @@ function messages(cmd, count) {
       data = Buffer.from(cmd.data, 'base64');
     } else if (typeof cmd.text === 'string') {
       data = Buffer.from(cmd.text, 'utf8');
+    } else if (typeof cmd.fill === 'string') {
+      data = Buffer.alloc(cmd.size ?? 0, cmd.fill, 'latin1');
     } else {
       data = pattern(cmd.size ?? 0, k, binary);
     }
@@ -188,6 +199,10 @@ async function run(cmd) {
   // Count from the start: ws handles frames that came with the handshake
   // response before an 'open' listener's continuation runs.
   const seen = { pings: 0, messages: 0 };
+  let response = '';
+  ws.once('upgrade', (res) => {
+    response = res.headers['sec-websocket-extensions'] ?? '';
+  });
   ws.on('ping', () => seen.pings++);
   ws.on('message', () => seen.messages++);
   const closed = new Promise((resolve) => {
@@ -211,7 +226,8 @@ async function run(cmd) {
   try {
     return await Promise.race([timeout, (async () => {
       await opened;
-      return op(ws, cmd, closed, seen);
+      const negotiated = { extensions: ws.extensions, response };
+      return { ...negotiated, ...(await op(ws, cmd, closed, seen)) };
     })()]);
   } finally {
     clearTimeout(timer);

@@ -18,11 +18,23 @@ function parseFlags(argv, known) {
   return flags;
 }
 
-// onOff parses an on/off flag value.
-function onOff(name, value) {
+// perMessageDeflate parses the --per-message-deflate flag into ws's
+// perMessageDeflate option: "off" (false), "on" (true: ws's defaults), or
+// a JSON object of ws's options, such as {"serverMaxWindowBits":10} or
+// {"threshold":0}.
+function perMessageDeflate(value) {
   if (value === 'on') return true;
   if (value === 'off') return false;
-  throw new Error(`--${name} must be on or off, not ${JSON.stringify(value)}`);
+  let opts;
+  try {
+    opts = JSON.parse(value);
+  } catch (err) {
+    opts = null;
+  }
+  if (opts === null || typeof opts !== 'object' || Array.isArray(opts)) {
+    throw new Error(`--per-message-deflate must be on, off or a JSON object, not ${JSON.stringify(value)}`);
+  }
+  return opts;
 }
 
 // emit writes one JSON line to stdout. Writes to a pipe are synchronous on
@@ -62,4 +74,4 @@ function exitOnStdinEnd(cleanup) {
   process.stdin.on('error', () => process.exit(cleanup()));
 }
 
-module.exports = { parseFlags, onOff, emit, Transcript, exitOnStdinEnd };
+module.exports = { parseFlags, perMessageDeflate, emit, Transcript, exitOnStdinEnd };

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"compress/flate"
 	"context"
 	"encoding/xml"
 	"io"
@@ -101,7 +102,7 @@ func TestHandshakesAndIdle(t *testing.T) {
 			require.NoError(t, err)
 			assert.Positive(t, h.Handshakes)
 
-			idle, err := runIdle(t.Context(), func() (*proc, error) { return e.startEcho(impl) }, []int{50, 100})
+			idle, err := runIdle(t.Context(), func() (*proc, error) { return e.startEcho(impl) }, []int{50, 100}, nil)
 			require.NoError(t, err)
 			require.Len(t, idle, 2)
 			assert.Equal(t, 100, idle[1].Conns)
@@ -187,7 +188,7 @@ func TestHandshakeResponse(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			err := handshake(io.Discard, bufio.NewReader(strings.NewReader(tc.resp)), request("127.0.0.1:1", "/"))
+			err := handshake(io.Discard, bufio.NewReader(strings.NewReader(tc.resp)), request(target{addr: "127.0.0.1:1"}, "/"), compNone)
 			assert.Equal(t, tc.ok, err == nil, "%v", err)
 		})
 	}
@@ -224,4 +225,125 @@ func TestReport(t *testing.T) {
 	var md bytes.Buffer
 	writeMarkdown(&md, res)
 	assert.Contains(t, md.String(), "| 16 B | 1 | ping-pong | 100 | 200 (1.50×) |")
+}
+
+// TestCompressionEveryServer runs short compressed cells against every
+// server in every mode it supports, inflating and checking every reply,
+// and reads idle memory after a compressed exchange on ours.
+func TestCompressionEveryServer(t *testing.T) {
+	e := testEnv(t)
+	for _, mode := range compModes {
+		for _, impl := range impls {
+			if !supports(impl, mode) {
+				continue
+			}
+			t.Run(mode+"/"+impl, func(t *testing.T) {
+				p, err := e.startEchoComp(impl, mode)
+				require.NoError(t, err)
+				t.Cleanup(p.stop)
+
+				s, err := runCell(t.Context(), p, cell{Size: 1 << 10, Conns: 2, Window: 1, Compression: mode}, 50*time.Millisecond, 300*time.Millisecond, true)
+				require.NoError(t, err)
+				assert.Positive(t, s.Msgs)
+				assert.Positive(t, s.ReplyBytes)
+				assert.Less(t, s.ReplyBytes, float64(1<<10), "replies come compressed")
+
+				s, err = runCell(t.Context(), p, cell{Size: 16 << 10, Conns: 2, Window: pipelineWindow, Compression: mode}, 50*time.Millisecond, 300*time.Millisecond, true)
+				require.NoError(t, err)
+				assert.Positive(t, s.Msgs)
+
+				_, err = runCell(t.Context(), p, cell{Size: 1 << 10, Conns: 1, Window: 1}, 0, 100*time.Millisecond, true)
+				assert.Error(t, err, "a cell must match the server's mode")
+
+				if impl == "ours" {
+					idle, err := runIdle(t.Context(), func() (*proc, error) { return e.startEchoComp(impl, mode) }, []int{50}, exchange(mode, compIdleSize))
+					require.NoError(t, err)
+					require.Len(t, idle, 1)
+					assert.Positive(t, idle[0].RSS)
+				}
+			})
+		}
+	}
+}
+
+// TestCompressedMessages checks the client's side of permessage-deflate:
+// payloads, their compression, the frames, what it accepts in a
+// handshake and in the replies.
+func TestCompressedMessages(t *testing.T) {
+	for _, n := range []int{0, 1, 2, 100, 1 << 10, 16 << 10} {
+		p := jsonPayload(n, 3)
+		require.Len(t, p, n)
+		assert.Equal(t, p, jsonPayload(n, 3))
+		z := deflateMessage(p)
+		got, err := inflateMessage(z, nil)
+		require.NoError(t, err)
+		assert.Equal(t, p, got)
+	}
+	assert.NotEqual(t, jsonPayload(1<<10, 0), jsonPayload(1<<10, 1))
+	assert.Equal(t, 64, compVariants(1<<10))
+	assert.Equal(t, 4, compVariants(16<<10))
+
+	// Context takeover: the second message refers to the first.
+	a, b := jsonPayload(1<<10, 0), jsonPayload(1<<10, 0)
+	var buf bytes.Buffer
+	fw, _ := flate.NewWriter(&buf, flate.BestSpeed)
+	fw.Write(a)
+	fw.Flush()
+	z1 := bytes.TrimSuffix(bytes.Clone(buf.Bytes()), []byte{0, 0, 0xff, 0xff})
+	buf.Reset()
+	fw.Write(b)
+	fw.Flush()
+	z2 := bytes.TrimSuffix(bytes.Clone(buf.Bytes()), []byte{0, 0, 0xff, 0xff})
+	assert.Less(t, len(z2), len(z1)/4)
+	var hist []byte
+	got, err := inflateMessage(z1, &hist)
+	require.NoError(t, err)
+	assert.Equal(t, a, got)
+	got, err = inflateMessage(z2, &hist)
+	require.NoError(t, err)
+	assert.Equal(t, b, got)
+
+	f := compressedClientFrame(deflateMessage(a))
+	assert.Equal(t, byte(0xc1), f[0], "FIN, RSV1, text")
+	wire := "\xc1\x03abc" + "\x41\x02de\x80\x01f"
+	br := bufio.NewReader(strings.NewReader(wire))
+	n, compressed, err := readFrames(br, nil, nil, true)
+	require.NoError(t, err)
+	assert.Equal(t, 3, n)
+	assert.True(t, compressed)
+	n, compressed, err = readFrames(br, nil, nil, true)
+	require.NoError(t, err)
+	assert.Equal(t, 3, n)
+	assert.True(t, compressed)
+	_, _, err = readFrames(bufio.NewReader(strings.NewReader("\x80\x00")), nil, nil, true)
+	assert.ErrorIs(t, err, errBadFrame)
+	_, _, err = readFrames(bufio.NewReader(strings.NewReader("\x01\x01a\xc0\x01b")), nil, nil, true)
+	assert.ErrorIs(t, err, errBadFrame, "RSV1 on a continuation")
+	_, err = readMessage(bufio.NewReader(strings.NewReader("\xc1\x01a")), nil, nil)
+	assert.ErrorIs(t, err, errBadFrame, "RSV1 without the extension")
+
+	accept := "HTTP/1.1 101 Switching Protocols\r\nSec-WebSocket-Accept: " + clientAccept + "\r\n"
+	tests := []struct {
+		mode, ext string
+		ok        bool
+	}{
+		{compNoTakeover, "permessage-deflate; server_no_context_takeover; client_no_context_takeover", true},
+		{compNoTakeover, "", false},
+		{compTakeover, "permessage-deflate", true},
+		{compTakeover, "permessage-deflate; client_max_window_bits=15; server_max_window_bits=15", true},
+		{compTakeover, "permessage-deflate; server_no_context_takeover", false},
+		{compTakeover, "permessage-deflate; client_max_window_bits=12", false},
+		{compTakeover, "x-webkit-deflate-frame", false},
+		{compTakeover, "permessage-deflate; foo", false},
+	}
+	for _, tc := range tests {
+		resp := accept
+		if tc.ext != "" {
+			resp += "Sec-WebSocket-Extensions: " + tc.ext + "\r\n"
+		}
+		tgt := target{addr: "127.0.0.1:1", comp: tc.mode}
+		assert.Contains(t, string(request(tgt, "/")), "Sec-WebSocket-Extensions: "+offer(tc.mode)+"\r\n")
+		err := handshake(io.Discard, bufio.NewReader(strings.NewReader(resp+"\r\n")), request(tgt, "/"), tc.mode)
+		assert.Equal(t, tc.ok, err == nil, "%s %q: %v", tc.mode, tc.ext, err)
+	}
 }

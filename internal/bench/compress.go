@@ -3,11 +3,13 @@ package main
 import (
 	"bytes"
 	"compress/flate"
+	"context"
 	"fmt"
 	"io"
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Compression modes (permessage-deflate, RFC 7692) as the load generator
@@ -81,12 +83,13 @@ func checkAgreed(mode string, value []byte) error {
 
 // jsonPayload returns n bytes of JSON-like text: an array of records with
 // varied numbers and words, the kind of message compression is for. It is
-// the same for every n and server, and exactly n bytes long.
-func jsonPayload(n int) []byte {
+// exactly n bytes long, and the same for every n, variant and server;
+// variants share the records' shape but not their values.
+func jsonPayload(n, variant int) []byte {
 	words := []string{"alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india", "juliet"}
 	var b bytes.Buffer
 	b.WriteByte('[')
-	x := uint32(2463534242)
+	x := uint32(2463534242) + uint32(variant)*2654435761
 	next := func() uint32 { // xorshift32: varied but reproducible
 		x ^= x << 13
 		x ^= x >> 17
@@ -160,4 +163,95 @@ func inflateMessage(z []byte, hist *[]byte) ([]byte, error) {
 		}
 	}
 	return p, nil
+}
+
+// compVariants is how many different messages of size bytes a compressed
+// load sends in turn: enough to fill twice the 32 KiB window, so that
+// with context takeover no message finds itself in the window and each
+// compresses as a fresh message with the same shape would.
+func compVariants(size int) int {
+	return min(max((64<<10+size-1)/max(size, 1), 1), 64)
+}
+
+// compMatrix returns the compression suite's echo cells: JSON-like text
+// of 1 KiB and 16 KiB over 64 connections, ping-pong and pipelined, in
+// each mode.
+func compMatrix() []cell {
+	var cells []cell
+	for _, mode := range compModes {
+		for _, size := range []int{1 << 10, 16 << 10} {
+			for _, w := range []int{1, pipelineWindow} {
+				cells = append(cells, cell{size, 64, w, mode})
+			}
+		}
+	}
+	return cells
+}
+
+// compIdleSize is the message each connection exchanges before the
+// compressed idle-memory reading: above every server's threshold for
+// compressing.
+const compIdleSize = 1 << 10
+
+// measureCompression runs the compression suite: for each mode, the
+// compressed echo cells against every server of p that supports the mode,
+// then memory per idle connection after one compressed exchange each.
+func measureCompression(ctx context.Context, e *env, p plan, log *logger, fail func(error)) ([]echoCellResult, []idleSample) {
+	var cells []echoCellResult
+	var idle []idleSample
+	for _, mode := range compModes {
+		mp := p
+		mp.impls = slices.DeleteFunc(slices.Clone(p.impls), func(impl string) bool { return !supports(impl, mode) })
+		if len(mp.impls) == 0 || ctx.Err() != nil {
+			continue
+		}
+		cs := slices.DeleteFunc(slices.Clone(p.comp), func(c cell) bool { return c.Compression != mode })
+		if len(cs) > 0 {
+			procs, stop, err := startAll(mp, func(impl string) (*proc, error) { return e.startEchoComp(impl, mode) })
+			if err != nil {
+				fail(err)
+				continue
+			}
+			cells = append(cells, echoCells(ctx, mp, cs, procs, log, fail)...)
+			stop()
+		}
+		if p.compIdle == 0 {
+			continue
+		}
+		counts := idleCounts([]int{p.compIdle}, log)
+		ex := exchange(mode, compIdleSize)
+		for round := range p.rounds {
+			for _, impl := range rotate(mp.impls, round*3) {
+				if ctx.Err() != nil {
+					return cells, idle
+				}
+				s, err := runIdle(ctx, func() (*proc, error) { return e.startEchoComp(impl, mode) }, counts, ex)
+				for i := range s {
+					s[i].Round = round
+					s[i].Compression = mode
+				}
+				idle = append(idle, s...)
+				if err != nil {
+					fail(fmt.Errorf("idle %s %s: %w", impl, mode, err))
+				}
+			}
+		}
+		log.printf("idle deflate %s done", mode)
+	}
+	return cells, idle
+}
+
+// exchange returns a function that sends one compressed message of size
+// bytes on a connection and reads the reply, without inflating it.
+func exchange(mode string, size int) func(dialed) error {
+	frame := compressedClientFrame(deflateMessage(jsonPayload(size, 0)))
+	return func(d dialed) error {
+		d.conn.SetDeadline(time.Now().Add(10 * time.Second))
+		defer d.conn.SetDeadline(time.Time{})
+		if _, err := d.conn.Write(frame); err != nil {
+			return err
+		}
+		_, _, err := readFrames(d.br, nil, nil, true)
+		return err
+	}
 }

@@ -10,8 +10,13 @@
 //	go -C internal/bench run .          # everything, about 15 min; writes results/latest.{md,json,svg}
 //	go -C internal/bench test ./...     # what CI runs: one short cell per server, replies checked
 //
+//	go -C internal/bench run . -suites compression -out /tmp/comp   # the compression suite alone, about 3 min
+//
 // (or cd internal/bench first and drop -C). Flags: -rounds, -cell,
-// -impls ours,gorilla,..., -suites echo,idle,broadcast,handshakes, -out.
+// -impls ours,gorilla,..., -suites echo,idle,broadcast,handshakes,compression,
+// -match REGEXP (echo cells, compressed or not), -out. A run of some suites
+// only should write elsewhere than results/ (-out), which holds the last
+// full run.
 //
 // # Method
 //
@@ -25,7 +30,8 @@
 // One load generator drives them all. It writes the handshake and masked
 // client frames by hand, each frame masked once per payload size with a
 // fixed key, reads replies through a bufio.Reader without copying them,
-// and offers no extension, so every server is compared uncompressed.
+// and offers no extension, so every server is compared uncompressed,
+// except in the compression suite.
 //
 // The servers use each library as its documentation shows, with two
 // choices made alike for all: servers with a streaming API (ours, gorilla,
@@ -54,6 +60,18 @@
 // Broadcast: to 1,000 and 5,000 subscribers, the median time until all
 // have one 128-byte message, then the rate and server CPU per delivery of
 // a burst.
+//
+// Compression: permessage-deflate in each mode a server supports
+// (no context takeover: all but raw; context takeover: ours, coder and
+// gws), JSON-like text of 1 KiB and 16 KiB over 64 connections, ping-pong
+// and pipelined, then memory per idle connection at 2,000 connections
+// after one compressed exchange each. The client offers the mode, sends
+// messages deflated once ahead of time (several different ones in turn,
+// so that context takeover finds no twin in its window) and counts the
+// compressed replies by their headers without inflating them; the tables
+// add the reply size on the wire and ours over the best peer. Ours is
+// examples/echo -compression MODE, or the same loop in this binary if
+// examples/echo has no such flag.
 //
 // Idle: server memory per idle connection at 5,000 and 20,000
 // connections, on a fresh server process. Where RLIMIT_NOFILE's hard limit

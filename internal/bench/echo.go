@@ -14,6 +14,9 @@ type cell struct {
 	Size   int `json:"size"`
 	Conns  int `json:"conns"`
 	Window int `json:"window"` // messages in flight per connection
+	// Compression is the permessage-deflate mode, compNone for none:
+	// compressed cells send JSON-like text instead of a byte pattern.
+	Compression string `json:"compression,omitempty"`
 }
 
 func (c cell) mode() string {
@@ -24,7 +27,11 @@ func (c cell) mode() string {
 }
 
 func (c cell) String() string {
-	return fmt.Sprintf("%s %d conn %s", sizeName(c.Size), c.Conns, c.mode())
+	s := fmt.Sprintf("%s %d conn %s", sizeName(c.Size), c.Conns, c.mode())
+	if c.Compression != compNone {
+		s += " deflate " + c.Compression
+	}
+	return s
 }
 
 // inFlight is the payload the cell keeps in flight at once, in bytes.
@@ -44,7 +51,7 @@ func matrix() []cell {
 	for _, size := range []int{16, 1 << 10, 16 << 10, 1 << 20} {
 		for _, conns := range []int{1, 64, 1000} {
 			for _, w := range []int{1, pipelineWindow} {
-				cells = append(cells, cell{size, conns, w})
+				cells = append(cells, cell{Size: size, Conns: conns, Window: w})
 			}
 		}
 	}
@@ -54,10 +61,10 @@ func matrix() []cell {
 // quickMatrix is a corner of each dimension, for -quick and CI.
 func quickMatrix() []cell {
 	return []cell{
-		{16, 1, 1},
-		{16, 64, pipelineWindow},
-		{16 << 10, 64, 1},
-		{1 << 20, 1, pipelineWindow},
+		{Size: 16, Conns: 1, Window: 1},
+		{Size: 16, Conns: 64, Window: pipelineWindow},
+		{Size: 16 << 10, Conns: 64, Window: 1},
+		{Size: 1 << 20, Conns: 1, Window: pipelineWindow},
 	}
 }
 
@@ -71,7 +78,10 @@ type echoSample struct {
 	Seconds   float64 `json:"seconds"`
 	ServerCPU float64 `json:"server_cpu_s"`
 	ClientCPU float64 `json:"client_cpu_s"`
-	Error     string  `json:"error,omitempty"`
+	// ReplyBytes is the mean reply payload on the wire, for compressed
+	// cells.
+	ReplyBytes float64 `json:"reply_bytes,omitempty"`
+	Error      string  `json:"error,omitempty"`
 }
 
 func (s echoSample) rate() float64 { return s.Msgs / s.Seconds }
@@ -89,6 +99,9 @@ func (s echoSample) clientUS() float64 { return s.ClientCPU * 1e6 / s.Msgs }
 // connections, so that their teardown does not burden the next server.
 func runCell(ctx context.Context, p *proc, c cell, warm, dur time.Duration, verify bool) (s echoSample, err error) {
 	s = echoSample{Impl: p.name}
+	if p.comp != c.Compression {
+		return s, fmt.Errorf("%s: started for compression %q, not %q", p.name, p.comp, c.Compression)
+	}
 	sockets := tcpInUse()
 	l := newEchoLoad(p.target, c.Size, c.Window, verify)
 	if err := l.connect(ctx, c.Conns); err != nil {
@@ -114,7 +127,7 @@ func runCell(ctx context.Context, p *proc, c cell, warm, dur time.Duration, veri
 		}
 	}
 	s.Warm = time.Since(start).Seconds()
-	m0, t0, self0 := l.echoed(), time.Now(), selfCPU()
+	m0, w0, t0, self0 := l.echoed(), l.wire(), time.Now(), selfCPU()
 	cpu0, err := p.cpu()
 	if err != nil {
 		return s, err
@@ -122,7 +135,7 @@ func runCell(ctx context.Context, p *proc, c cell, warm, dur time.Duration, veri
 	if !sleepCtx(ctx, dur) {
 		return s, ctx.Err()
 	}
-	m1, t1, self1 := l.echoed(), time.Now(), selfCPU()
+	m1, w1, t1, self1 := l.echoed(), l.wire(), time.Now(), selfCPU()
 	cpu1, err := p.cpu()
 	if err != nil {
 		return s, err
@@ -135,6 +148,9 @@ func runCell(ctx context.Context, p *proc, c cell, warm, dur time.Duration, veri
 	s.Seconds = t1.Sub(t0).Seconds()
 	s.ServerCPU = (cpu1 - cpu0).Seconds()
 	s.ClientCPU = (self1 - self0).Seconds()
+	if l.comp && s.Msgs > 0 {
+		s.ReplyBytes = float64(w1-w0) / s.Msgs
+	}
 	if s.Bytes == 0 {
 		return s, fmt.Errorf("%s: nothing echoed in %v after %.1fs of warm-up", p.name, dur, s.Warm)
 	}

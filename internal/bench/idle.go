@@ -2,6 +2,9 @@ package main
 
 import (
 	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -13,14 +16,19 @@ type idleSample struct {
 	Conns   int    `json:"conns"`
 	BaseRSS int64  `json:"base_rss"` // before the first connection
 	RSS     int64  `json:"rss"`
+	// Compression is the mode agreed on every connection, which had
+	// exchanged one compressed message before the reading.
+	Compression string `json:"compression,omitempty"`
 }
 
 // perConn is the memory each connection added, in bytes.
 func (s idleSample) perConn() float64 { return float64(s.RSS-s.BaseRSS) / float64(s.Conns) }
 
 // runIdle starts a fresh server, then opens connections up to each of
-// counts (ascending) and reads the server's RSS once it settles.
-func runIdle(ctx context.Context, start func() (*proc, error), counts []int) ([]idleSample, error) {
+// counts (ascending) and reads the server's RSS once it settles. If ex is
+// non-nil, each new connection first goes through it (one message and its
+// reply), so that what a server keeps after traffic counts.
+func runIdle(ctx context.Context, start func() (*proc, error), counts []int, ex func(dialed) error) ([]idleSample, error) {
 	p, err := start()
 	if err != nil {
 		return nil, err
@@ -45,10 +53,15 @@ func runIdle(ctx context.Context, start func() (*proc, error), counts []int) ([]
 		if err != nil {
 			return out, err
 		}
-		for i := range more {
-			more[i].br = nil // the client keeps nothing but the socket
-		}
 		held = append(held, more...)
+		if ex != nil {
+			if err := each(more, ex); err != nil {
+				return out, fmt.Errorf("%s: %w", p.name, err)
+			}
+		}
+		for i := len(held) - len(more); i < len(held); i++ {
+			held[i].br = nil // the client keeps nothing but the socket
+		}
 		rss, err := settledRSS(ctx, p)
 		if err != nil {
 			return out, err
@@ -83,4 +96,31 @@ func settledRSS(ctx context.Context, p *proc) (int64, error) {
 		prev = cur
 	}
 	return prev, nil
+}
+
+// each runs f on every connection, 64 at a time, and returns the first
+// error.
+func each(ds []dialed, f func(dialed) error) error {
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	var once sync.Once
+	var first error
+	for range min(len(ds), 64) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= len(ds) {
+					return
+				}
+				if err := f(ds[i]); err != nil {
+					once.Do(func() { first = err })
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return first
 }

@@ -20,10 +20,16 @@ type echoLoad struct {
 	window int  // 1 for ping-pong
 	verify bool // compare every reply with what was sent, not just the first
 
-	frame []byte // one masked frame
-	batch []byte // window frames back to back, written together when credits allow
-	want  []byte // the payload, or for a raw target the frame itself
-	comp  bool   // frames are compressed text, and replies are counted whole
+	// The load sends n different messages in turn (one unless
+	// compressed). seq holds their masked frames in that order, then
+	// again up to n+window frames, so that any window of frames from any
+	// starting message is one slice, written together when credits
+	// allow; offs are the frames' offsets in seq.
+	n     int
+	seq   []byte
+	offs  []int
+	wants [][]byte // each message's payload, or for a raw target its frame
+	comp  bool     // frames are compressed text, and replies are counted whole
 
 	conns []*loadConn
 	wg    sync.WaitGroup
@@ -46,26 +52,35 @@ type loadConn struct {
 	// wire counts reply payload bytes as sent, compressed or not, when
 	// the load is compressed.
 	wire atomic.Int64
-	hist []byte     // what the server compressed before, to verify context takeover
+	hist []byte   // what the server compressed before, to verify context takeover
 	_    [40]byte // keep counters of different connections off one cache line
 }
 
 // newEchoLoad prepares frames for size and window.
 func newEchoLoad(t target, size, window int, verify bool) *echoLoad {
 	l := &echoLoad{t: t, size: size, window: window, verify: verify, stop: make(chan struct{})}
-	p := payload(size)
-	l.frame = clientFrame(p)
+	var frames [][]byte
 	if t.comp != compNone {
-		p = jsonPayload(size)
-		l.frame = compressedClientFrame(deflateMessage(p))
 		l.comp = true
+		for i := range compVariants(size) {
+			p := jsonPayload(size, i)
+			l.wants = append(l.wants, p)
+			frames = append(frames, compressedClientFrame(deflateMessage(p)))
+		}
+	} else {
+		p := payload(size)
+		f := clientFrame(p)
+		frames = [][]byte{f}
+		if t.raw {
+			p = f
+		}
+		l.wants = [][]byte{p}
 	}
-	l.want = p
-	if t.raw {
-		l.want = l.frame
-	}
-	if window > 1 {
-		l.batch = bytes.Repeat(l.frame, window)
+	l.n = len(frames)
+	l.offs = []int{0}
+	for i := range l.n + window {
+		l.seq = append(l.seq, frames[i%l.n]...)
+		l.offs = append(l.offs, len(l.seq))
 	}
 	return l
 }
@@ -92,7 +107,7 @@ const soloFrame = 64 << 10
 // start sets every connection sending.
 func (l *echoLoad) start() {
 	for _, c := range l.conns {
-		if l.window == 1 && len(l.frame) <= soloFrame {
+		if l.window == 1 && l.offs[1] <= soloFrame {
 			l.wg.Add(1)
 			go l.pingPong(c)
 			continue
@@ -107,12 +122,10 @@ func (l *echoLoad) start() {
 	}
 }
 
-// frames returns k frames back to back.
-func (l *echoLoad) frames(k int) []byte {
-	if k == 1 {
-		return l.frame
-	}
-	return l.batch[:k*len(l.frame)]
+// frames returns k frames back to back, from message i on.
+func (l *echoLoad) frames(i, k int) []byte {
+	i %= l.n
+	return l.seq[l.offs[i]:l.offs[i+k]]
 }
 
 // echoed returns the reply bytes received so far.
@@ -125,7 +138,7 @@ func (l *echoLoad) echoed() int64 {
 }
 
 // unit is the size of one reply as echoed counts it.
-func (l *echoLoad) unit() int { return len(l.want) }
+func (l *echoLoad) unit() int { return len(l.wants[0]) }
 
 // wire returns the reply payload bytes received so far as sent, for a
 // compressed load.
@@ -178,11 +191,11 @@ func (l *echoLoad) pingPong(c *loadConn) {
 	defer l.wg.Done()
 	var keep []byte
 	for i := 0; !l.ended.Load(); i++ {
-		if _, err := c.conn.Write(l.frame); err != nil {
+		if _, err := c.conn.Write(l.frames(i, 1)); err != nil {
 			l.fail(err)
 			return
 		}
-		if err := l.reply(c, &keep, i == 0 || l.verify); err != nil {
+		if err := l.reply(c, &keep, i, i == 0 || l.verify); err != nil {
 			l.fail(err)
 			return
 		}
@@ -191,7 +204,7 @@ func (l *echoLoad) pingPong(c *loadConn) {
 
 func (l *echoLoad) send(c *loadConn, credits chan struct{}) {
 	defer l.wg.Done()
-	for {
+	for next := 0; ; {
 		select {
 		case <-credits:
 		case <-l.stop:
@@ -207,10 +220,11 @@ func (l *echoLoad) send(c *loadConn, credits chan struct{}) {
 				break more
 			}
 		}
-		if _, err := c.conn.Write(l.frames(k)); err != nil {
+		if _, err := c.conn.Write(l.frames(next, k)); err != nil {
 			l.fail(err)
 			return
 		}
+		next = (next + k) % l.n
 	}
 }
 
@@ -218,7 +232,7 @@ func (l *echoLoad) receive(c *loadConn, credits chan struct{}) {
 	defer l.wg.Done()
 	var keep []byte
 	for i := 0; ; i++ {
-		if err := l.reply(c, &keep, i == 0 || l.verify); err != nil {
+		if err := l.reply(c, &keep, i, i == 0 || l.verify); err != nil {
 			l.fail(err)
 			return
 		}
@@ -226,8 +240,10 @@ func (l *echoLoad) receive(c *loadConn, credits chan struct{}) {
 	}
 }
 
-// reply reads one reply and checks its length, and its bytes if check.
-func (l *echoLoad) reply(c *loadConn, keep *[]byte, check bool) error {
+// reply reads the reply to message i and checks its length, and its
+// bytes if check.
+func (l *echoLoad) reply(c *loadConn, keep *[]byte, i int, check bool) error {
+	want := l.wants[i%l.n]
 	var k *[]byte
 	if check {
 		*keep = (*keep)[:0]
@@ -235,12 +251,12 @@ func (l *echoLoad) reply(c *loadConn, keep *[]byte, check bool) error {
 	}
 	if l.t.raw {
 		if check {
-			*keep = append(*keep, make([]byte, len(l.want))...)
+			*keep = append(*keep, make([]byte, len(want))...)
 			if _, err := io.ReadFull(c.br, *keep); err != nil {
 				return err
 			}
 			c.echoed.Add(int64(len(*keep)))
-		} else if err := discard(c.br, len(l.want), &c.echoed); err != nil {
+		} else if err := discard(c.br, len(want), &c.echoed); err != nil {
 			return err
 		}
 	} else if l.comp {
@@ -272,7 +288,7 @@ func (l *echoLoad) reply(c *loadConn, keep *[]byte, check bool) error {
 			return fmt.Errorf("reply of %d bytes to a message of %d", n, l.size)
 		}
 	}
-	if check && !bytes.Equal(*keep, l.want) {
+	if check && !bytes.Equal(*keep, want) {
 		return fmt.Errorf("reply differs from the %d-byte message sent", l.size)
 	}
 	return nil

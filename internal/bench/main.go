@@ -43,6 +43,8 @@ type plan struct {
 	burst      int   // deliveries per burst (messages × subscribers)
 	handshakes time.Duration
 	impls      []string
+	comp       []cell // compressed echo cells, grouped by mode; none skips the suite
+	compIdle   int    // connections for idle memory after a compressed exchange, per mode; 0 skips
 }
 
 func fullPlan() plan {
@@ -54,6 +56,8 @@ func fullPlan() plan {
 		singles:   5, burst: 200_000,
 		handshakes: time.Second,
 		impls:      impls,
+		comp:       compMatrix(),
+		compIdle:   2000,
 	}
 }
 
@@ -66,6 +70,7 @@ func quickPlan() plan {
 		singles:   3, burst: 50_000,
 		handshakes: 300 * time.Millisecond,
 		impls:      impls,
+		comp:       []cell{{1 << 10, 64, 1, compNoTakeover}},
 	}
 }
 
@@ -76,8 +81,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	rounds := fs.Int("rounds", 0, "rounds per measurement, in rotated order (0: 3)")
 	dur := fs.Duration("cell", 0, "measured time per echo cell (0: 700ms, or 400ms with -quick)")
 	only := fs.String("impls", "", "comma-separated servers to compare (default all: "+strings.Join(impls, ",")+")")
-	match := fs.String("match", "", "run only the echo cells whose name matches this `regexp`, such as '1 MiB 1000 conn'")
-	suites := fs.String("suites", "echo,idle,broadcast,handshakes", "comma-separated suites to run")
+	match := fs.String("match", "", "run only the echo cells (compressed or not) whose name matches this `regexp`, such as '1 MiB 1000 conn' or 'deflate context-takeover'")
+	suites := fs.String("suites", "echo,idle,broadcast,handshakes,compression", "comma-separated suites to run")
 	out := fs.String("out", "", "directory for latest.md, latest.json and latest.svg (default: results next to this module, without -quick; none with it)")
 	root := fs.String("root", "", "the main module's directory (default: found from the working directory)")
 	if err := fs.Parse(args); err != nil {
@@ -112,6 +117,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return 2
 		}
 		p.cells = slices.DeleteFunc(p.cells, func(c cell) bool { return !re.MatchString(c.String()) })
+		p.comp = slices.DeleteFunc(p.comp, func(c cell) bool { return !re.MatchString(c.String()) })
 	}
 	want := strings.Split(*suites, ",")
 	if !slices.Contains(want, "echo") {
@@ -125,6 +131,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	if !slices.Contains(want, "handshakes") {
 		p.handshakes = 0
+	}
+	if !slices.Contains(want, "compression") {
+		p.comp, p.compIdle = nil, 0
 	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -162,7 +171,10 @@ type env struct {
 	root    string // the main module
 	self    string // this binary, run again with -serve
 	echoBin string // examples/echo, built from root
-	tmp     string
+	// echoComp tells whether examples/echo takes -compression MODE;
+	// without it the compression suite runs ours in this binary.
+	echoComp bool
+	tmp      string
 }
 
 // setup finds the main module and builds examples/echo from it.
@@ -186,6 +198,9 @@ func setup(ctx context.Context, root string) (*env, error) {
 		os.RemoveAll(tmp)
 		return nil, err
 	}
+	// Its usage (on -h) lists its flags.
+	usage, _ := exec.CommandContext(ctx, e.echoBin, "-h").CombinedOutput()
+	e.echoComp = bytes.Contains(usage, []byte("-compression"))
 	return e, nil
 }
 
@@ -232,20 +247,40 @@ func buildEcho(ctx context.Context, root, out string) error {
 
 // startEcho starts impl's echo server: examples/echo for ours, this
 // binary for the others.
-func (e *env) startEcho(impl string) (*proc, error) {
-	if impl == "ours" {
-		p, err := startProc(impl, false, e.echoBin, "-addr", "127.0.0.1:0")
+func (e *env) startEcho(impl string) (*proc, error) { return e.startEchoComp(impl, compNone) }
+
+// startEchoComp starts impl's echo server accepting compression in mode
+// comp: examples/echo for ours if it can be told the mode, this binary
+// otherwise.
+func (e *env) startEchoComp(impl, comp string) (*proc, error) {
+	if impl == "ours" && (comp == compNone || e.echoComp) {
+		args := []string{e.echoBin, "-addr", "127.0.0.1:0"}
+		if comp != compNone {
+			args = append(args, "-compression", comp)
+		}
+		p, err := startProc(impl, false, args...)
 		if err == nil {
+			p.comp = comp
 			go io.Copy(io.Discard, p.out) // it answers no commands
 		}
 		return p, err
 	}
-	return e.startBench(impl)
+	return e.startBenchComp(impl, comp)
 }
 
 // startBench starts impl as this binary serves it.
-func (e *env) startBench(impl string) (*proc, error) {
-	return startProc(impl, impl == "raw", e.self, "-serve", impl, "-addr", "127.0.0.1:0")
+func (e *env) startBench(impl string) (*proc, error) { return e.startBenchComp(impl, compNone) }
+
+func (e *env) startBenchComp(impl, comp string) (*proc, error) {
+	args := []string{e.self, "-serve", impl, "-addr", "127.0.0.1:0"}
+	if comp != compNone {
+		args = append(args, "-compression", comp)
+	}
+	p, err := startProc(impl, impl == "raw", args...)
+	if err == nil {
+		p.comp = comp
+	}
+	return p, err
 }
 
 // rotate returns s starting at index k, wrapping around: each round and
@@ -285,6 +320,9 @@ func measure(ctx context.Context, e *env, p plan, log *logger) *results {
 	if len(p.idle) > 0 && ctx.Err() == nil {
 		res.Idle = measureIdle(ctx, e, p, log, fail)
 	}
+	if (len(p.comp) > 0 || p.compIdle > 0) && ctx.Err() == nil {
+		res.Compressed, res.CompressedIdle = measureCompression(ctx, e, p, log, fail)
+	}
 	return res
 }
 
@@ -314,8 +352,13 @@ func measureEcho(ctx context.Context, e *env, p plan, log *logger, fail func(err
 		return nil
 	}
 	defer stop()
+	return echoCells(ctx, p, p.cells, procs, log, fail)
+}
+
+// echoCells measures cells against procs, one per server of p.impls.
+func echoCells(ctx context.Context, p plan, cells []cell, procs map[string]*proc, log *logger, fail func(error)) []echoCellResult {
 	var out []echoCellResult
-	for ci, c := range p.cells {
+	for ci, c := range cells {
 		warm, dur := p.warm, p.dur
 		if c.inFlight() > heavy {
 			// Each connection completes a message only every few
@@ -406,7 +449,7 @@ func measureIdle(ctx context.Context, e *env, p plan, log *logger, fail func(err
 			if ctx.Err() != nil {
 				return out
 			}
-			s, err := runIdle(ctx, func() (*proc, error) { return e.startEcho(impl) }, counts)
+			s, err := runIdle(ctx, func() (*proc, error) { return e.startEcho(impl) }, counts, nil)
 			for i := range s {
 				s[i].Round = round
 			}

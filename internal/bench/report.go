@@ -15,7 +15,11 @@ type results struct {
 	Handshakes []handshakeSample `json:"handshakes,omitempty"`
 	Broadcast  []broadcastSample `json:"broadcast,omitempty"`
 	Idle       []idleSample      `json:"idle,omitempty"`
-	Errors     []string          `json:"errors,omitempty"`
+	// Compressed and CompressedIdle are the compression suite: echo
+	// cells and idle memory with permessage-deflate agreed.
+	Compressed     []echoCellResult `json:"compressed,omitempty"`
+	CompressedIdle []idleSample     `json:"compressed_idle,omitempty"`
+	Errors         []string         `json:"errors,omitempty"`
 }
 
 type echoCellResult struct {
@@ -93,6 +97,36 @@ func (r echoCellResult) brief() string {
 	return b.String()
 }
 
+// echoNames lists the servers measured in any of rs, in the order of
+// impls.
+func echoNames(rs []echoCellResult) []string {
+	var names []string
+	for _, r := range rs {
+		for _, s := range r.Samples {
+			names = append(names, s.Impl)
+		}
+	}
+	return implsOf(names)
+}
+
+// bestPeer returns ours's figure over the best peer's (the highest if
+// higher is better, else the lowest), raw aside, as text.
+func bestPeer(st map[string]stat, higher bool) string {
+	best, name := 0.0, ""
+	for n, s := range st {
+		if n == "ours" || n == "raw" || !s.ok || s.value <= 0 {
+			continue
+		}
+		if name == "" || higher && s.value > best || !higher && s.value < best {
+			best, name = s.value, n
+		}
+	}
+	if name == "" || !st["ours"].ok {
+		return "—"
+	}
+	return fmt.Sprintf("%.2f× (%s)", st["ours"].value/best, name)
+}
+
 // implsOf lists the servers in samples, in the order of impls.
 func implsOf(names []string) []string {
 	var out []string
@@ -160,7 +194,7 @@ func writeMarkdown(w io.Writer, res *results) {
 	fmt.Fprintf(w, "%s, %s: %s on %s, %d CPUs (%s), kernel %s, commit %s. ", kind, m.Date, m.Go, m.OS, m.CPUs, m.CPU, m.Kernel, m.Commit)
 	fmt.Fprintf(w, "Medians of %d rounds, servers in rotated order; each figure in parentheses is the median over rounds of the ratio to ours in the same round. ", m.Rounds)
 	fmt.Fprintf(w, "Echo cells: %s warm-up, %s measured (0.5 s and 1 s for cells with over 64 MiB in flight), the warm-up extended until every connection has had a reply's worth of bytes back (at most 15 s); a message counts as its payload's bytes are echoed, so a 1 MiB reply counts while it streams in; pipelined connections keep %d messages in flight. ", m.Warm, m.Cell, m.Window)
-	fmt.Fprintf(w, "Every server runs in its own process; CPU is the server's user+system time from /proc/PID/stat (10 ms resolution). Load generator and servers share the machine's cores. No compression is negotiated.\n\n")
+	fmt.Fprintf(w, "Every server runs in its own process; CPU is the server's user+system time from /proc/PID/stat (10 ms resolution). Load generator and servers share the machine's cores. No compression is negotiated outside the compression section.\n\n")
 	var vs []string
 	for path, v := range m.Versions {
 		vs = append(vs, path+" "+v)
@@ -194,6 +228,10 @@ func writeMarkdown(w io.Writer, res *results) {
 		table(w, key, names, cpus)
 		fmt.Fprintf(w, "## Load generator CPU per message: µs (for reference)\n\n")
 		table(w, key, names, clients)
+	}
+
+	if len(res.Compressed) > 0 || len(res.CompressedIdle) > 0 {
+		writeCompression(w, res)
 	}
 
 	if len(res.Handshakes) > 0 {
@@ -298,4 +336,84 @@ func uniq[S any](s []S, f func(S) int) []int {
 		}
 	}
 	return out
+}
+
+// writeCompression writes the compression suite's tables.
+func writeCompression(w io.Writer, res *results) {
+	fmt.Fprintf(w, "## With compression (permessage-deflate)\n\n")
+	fmt.Fprintf(w, "The client offers permessage-deflate, with client_no_context_takeover and server_no_context_takeover in the no-context-takeover mode and plainly in the context-takeover mode, and sends JSON-like text messages, each compressed once ahead of time (%s for 1 KiB) and sent in turn: %d different messages of 1 KiB, %d of 16 KiB, so that with context takeover no message finds its twin in the 32 KiB window; it counts the servers' compressed replies by their frame headers without inflating them. Servers that cannot keep context (gorilla, gobwas, nbio) run in the first mode only. Each server compresses at its default level, gobwas at level 1 (its README shows 9); gws with 32 KiB windows, as the others (its default with context takeover is 4 KiB). Ours is examples/echo -compression MODE (or, without that flag, the same loop in the bench binary). \"ours ÷ best peer\" divides ours's median by the best peer's (higher is better for messages/s, lower for CPU and memory).\n\n",
+		fmt.Sprintf("about %d bytes", len(deflateMessage(jsonPayload(1<<10, 0)))), compVariants(1<<10), compVariants(16<<10))
+	if len(res.Compressed) > 0 {
+		names := echoNames(res.Compressed)
+		var rates, cpus, sizes [][]string
+		for _, r := range res.Compressed {
+			c := r.Cell
+			key := []string{sizeName(c.Size), fmt.Sprint(c.Conns), c.mode(), c.Compression}
+			rs, cs := echoStats(r, echoSample.rate), echoStats(r, echoSample.serverUS)
+			zs := echoStats(r, func(s echoSample) float64 { return s.ReplyBytes })
+			rrow, crow, zrow := slices.Clone(key), slices.Clone(key), slices.Clone(key)
+			for _, name := range names {
+				rrow = append(rrow, cellText(rs[name], name == "ours", count))
+				crow = append(crow, cellText(cs[name], name == "ours", sig))
+				zrow = append(zrow, cellText(zs[name], name == "ours", count))
+			}
+			rrow, crow = append(rrow, bestPeer(rs, true)), append(crow, bestPeer(cs, false))
+			rates, cpus, sizes = append(rates, rrow), append(cpus, crow), append(sizes, zrow)
+		}
+		key := []string{"payload", "conns", "mode", "compression"}
+		cols := append(slices.Clone(names), "ours ÷ best peer")
+		fmt.Fprintf(w, "### Compressed echo throughput: messages/s (higher is better)\n\n")
+		table(w, key, cols, rates)
+		fmt.Fprintf(w, "### Compressed echo server CPU per message: µs (lower is better)\n\n")
+		table(w, key, cols, cpus)
+		fmt.Fprintf(w, "### Compressed reply size on the wire: bytes per message\n\n")
+		table(w, key, names, sizes)
+	}
+	if len(res.CompressedIdle) > 0 {
+		type col struct {
+			mode  string
+			conns int
+		}
+		var cols []col
+		var names []string
+		for _, s := range res.CompressedIdle {
+			if c := (col{s.Compression, s.Conns}); !slices.Contains(cols, c) {
+				cols = append(cols, c)
+			}
+			names = append(names, s.Impl)
+		}
+		names = implsOf(names)
+		stats := map[col]map[string]stat{}
+		var head []string
+		for _, c := range cols {
+			var ss []idleSample
+			for _, s := range res.CompressedIdle {
+				if s.Compression == c.mode && s.Conns == c.conns {
+					ss = append(ss, s)
+				}
+			}
+			stats[c] = summarize(ss,
+				func(s idleSample) string { return s.Impl },
+				func(s idleSample) int { return s.Round },
+				func(s idleSample) bool { return true },
+				func(s idleSample) float64 { return s.perConn() / 1024 })
+			head = append(head, fmt.Sprintf("KiB/conn, %s, %d conns", c.mode, c.conns))
+		}
+		var rows [][]string
+		for _, name := range names {
+			row := []string{name}
+			for _, c := range cols {
+				row = append(row, cellText(stats[c][name], name == "ours", sig))
+			}
+			rows = append(rows, row)
+		}
+		best := []string{"ours ÷ best peer"}
+		for _, c := range cols {
+			best = append(best, bestPeer(stats[c], false))
+		}
+		rows = append(rows, best)
+		fmt.Fprintf(w, "### Idle connections after one compressed exchange: server memory\n\n")
+		fmt.Fprintf(w, "As the idle table, on a fresh server per round, but each connection first sends one %s compressed message and reads the compressed reply, so that what a server keeps for compression after traffic (a compressor's and decompressor's state, with context takeover) counts.\n\n", sizeName(compIdleSize))
+		table(w, []string{"server"}, head, rows)
+	}
 }

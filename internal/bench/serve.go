@@ -31,17 +31,20 @@ type backend interface {
 	subscribers() int
 }
 
-// backends holds the servers the bench binary runs itself. "ours" here is
-// only the broadcast subject: the echo subject is examples/echo, built
-// from the main module.
-var backends = map[string]func() backend{
-	"ours":    func() backend { return new(oursServer) },
-	"gorilla": func() backend { return new(gorillaServer) },
-	"coder":   func() backend { return new(coderServer) },
-	"gobwas":  func() backend { return new(gobwasServer) },
+// backends holds the servers the bench binary runs itself, each made for
+// a compression mode (compNone: compression disabled or never offered;
+// see compSupport). "ours" here is the broadcast subject, and the echo
+// subject of the compression suite unless examples/echo takes a
+// -compression flag; the other echo subject is examples/echo, built from
+// the main module.
+var backends = map[string]func(comp string) backend{
+	"ours":    newOursServer,
+	"gorilla": newGorillaServer,
+	"coder":   newCoderServer,
+	"gobwas":  func(comp string) backend { return &gobwasServer{deflate: comp != compNone} },
 	"gws":     newGWSServer,
-	"nbio":    func() backend { return new(nbioServer) },
-	"raw":     func() backend { return new(rawServer) },
+	"nbio":    func(comp string) backend { return &nbioServer{deflate: comp != compNone} },
+	"raw":     func(string) backend { return new(rawServer) },
 }
 
 // subPath is where broadcast subscribers connect.
@@ -53,7 +56,7 @@ const maxMessage = 32 << 20
 
 // serveMain runs one backend until its standard input closes:
 //
-//	bench -serve gorilla -addr 127.0.0.1:0
+//	bench -serve gorilla -addr 127.0.0.1:0 [-compression no-context-takeover|context-takeover]
 //
 // It prints "bench: NAME listening on ws://ADDR" once it listens, then
 // answers commands read from standard input, one a line:
@@ -64,12 +67,17 @@ func serveMain(args []string) int {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	name := fs.String("serve", "", "backend `name` to run")
 	addr := fs.String("addr", "127.0.0.1:0", "loopback `host:port` to listen on")
+	comp := fs.String("compression", compNone, "permessage-deflate `mode` to accept: "+strings.Join(compModes, " or ")+" (default none)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
 	mk, ok := backends[*name]
 	if !ok {
 		fmt.Fprintf(os.Stderr, "bench: unknown backend %q\n", *name)
+		return 2
+	}
+	if !supports(*name, *comp) {
+		fmt.Fprintf(os.Stderr, "bench: %s does not support compression %q\n", *name, *comp)
 		return 2
 	}
 	if err := raiseFileLimit(); err != nil {
@@ -80,7 +88,7 @@ func serveMain(args []string) int {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		return 1
 	}
-	b := mk()
+	b := mk(*comp)
 	failed := make(chan error, 1)
 	go func() { failed <- b.serve(ln) }()
 	fmt.Printf("bench: %s listening on ws://%s\n", *name, ln.Addr())

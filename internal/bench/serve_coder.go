@@ -12,16 +12,28 @@ import (
 // Writer joined by a copy, but through one buffer per connection as
 // examples/echo does (io.Copy would allocate 32 KiB per message). It
 // broadcasts with Write per subscriber.
-type coderServer struct{ subs hub[*websocket.Conn] }
+type coderServer struct {
+	accept *websocket.AcceptOptions
+	subs   hub[*websocket.Conn]
+}
 
-var coderAccept = &websocket.AcceptOptions{CompressionMode: websocket.CompressionDisabled}
+func newCoderServer(comp string) backend {
+	mode := websocket.CompressionDisabled
+	switch comp {
+	case compNoTakeover:
+		mode = websocket.CompressionNoContextTakeover
+	case compTakeover:
+		mode = websocket.CompressionContextTakeover
+	}
+	return &coderServer{accept: &websocket.AcceptOptions{CompressionMode: mode}}
+}
 
 func (s *coderServer) serve(ln net.Listener) error {
 	return httpServe(ln, http.HandlerFunc(s.handle))
 }
 
 func (s *coderServer) handle(w http.ResponseWriter, r *http.Request) {
-	c, err := websocket.Accept(w, r, coderAccept)
+	c, err := websocket.Accept(w, r, s.accept)
 	if err != nil {
 		return
 	}

@@ -2,11 +2,13 @@ package main
 
 import (
 	"bufio"
+	"compress/flate"
 	"io"
 	"net"
 	"sync"
 
 	"github.com/gobwas/ws"
+	"github.com/gobwas/ws/wsflate"
 	"github.com/gobwas/ws/wsutil"
 )
 
@@ -15,7 +17,10 @@ import (
 // connection, then frames echoed with ReadHeader, Cipher and WriteHeader,
 // the payload unmasked in place in the write buffer. Broadcasts use
 // wsutil.WriteServerMessage per subscriber.
-type gobwasServer struct{ subs hub[*gobwasSub] }
+type gobwasServer struct {
+	deflate bool // echo through wsflate, as its README shows
+	subs    hub[*gobwasSub]
+}
 
 type gobwasSub struct {
 	mu   sync.Mutex // one writer at a time
@@ -34,6 +39,10 @@ func (s *gobwasServer) serve(ln net.Listener) error {
 
 func (s *gobwasServer) handle(conn net.Conn) {
 	defer conn.Close()
+	if s.deflate {
+		s.handleDeflate(conn)
+		return
+	}
 	var sub bool
 	u := ws.Upgrader{OnRequest: func(uri []byte) error {
 		sub = string(uri) == subPath
@@ -137,3 +146,70 @@ func (s *gobwasServer) broadcast(p []byte) int {
 }
 
 func (s *gobwasServer) subscribers() int { return s.subs.len() }
+
+// handleDeflate echoes with permessage-deflate the way gobwas/ws's README
+// does with wsutil: wsflate negotiates no context takeover either way,
+// and each message is inflated through a wsflate.Reader and deflated
+// again through a wsflate.Writer, both reset per message. The README's
+// example compresses at level 9; level 1 (flate.BestSpeed) is what the
+// other servers here use. Messages that come uncompressed go back
+// uncompressed. It serves echo only.
+func (s *gobwasServer) handleDeflate(conn net.Conn) {
+	ext := wsflate.Extension{Parameters: wsflate.DefaultParameters}
+	u := ws.Upgrader{Negotiate: ext.Negotiate}
+	if _, err := u.Upgrade(conn); err != nil {
+		return
+	}
+	var msg wsflate.MessageState
+	br := bufio.NewReaderSize(conn, 4096)
+	rd := &wsutil.Reader{
+		Source:         br,
+		State:          ws.StateServerSide | ws.StateExtended,
+		MaxFrameSize:   maxMessage,
+		Extensions:     []wsutil.RecvExtension{&msg},
+		OnIntermediate: wsutil.ControlFrameHandler(conn, ws.StateServerSide),
+	}
+	// Made on the first message: idle connections hold none.
+	var wr *wsutil.Writer
+	var fr *wsflate.Reader
+	var fw *wsflate.Writer
+	var buf []byte
+	for {
+		h, err := rd.NextFrame()
+		if err != nil {
+			return
+		}
+		if h.OpCode.IsControl() {
+			if err := rd.OnIntermediate(h, rd); err != nil {
+				return
+			}
+			continue
+		}
+		if wr == nil {
+			wr = wsutil.NewWriterSize(conn, ws.StateServerSide|ws.StateExtended, 0, 32<<10)
+			wr.SetExtensions(&msg)
+			buf = make([]byte, 32<<10)
+			fr = wsflate.NewReader(nil, func(r io.Reader) wsflate.Decompressor { return flate.NewReader(r) })
+			fw = wsflate.NewWriter(nil, func(w io.Writer) wsflate.Compressor {
+				f, _ := flate.NewWriter(w, flate.BestSpeed)
+				return f
+			})
+		}
+		wr.ResetOp(h.OpCode)
+		if msg.IsCompressed() {
+			fr.Reset(rd)
+			fw.Reset(wr)
+			if _, err := io.CopyBuffer(fw, fr, buf); err != nil {
+				return
+			}
+			if err := fw.Close(); err != nil {
+				return
+			}
+		} else if _, err := io.CopyBuffer(wr, rd, buf); err != nil {
+			return
+		}
+		if err := wr.Flush(); err != nil {
+			return
+		}
+	}
+}

@@ -12,10 +12,17 @@ import (
 // NextReader and NextWriter, as examples/echo does with ours (its own
 // examples use ReadMessage and WriteMessage, which measured no faster
 // here and allocate every message whole), and a PreparedMessage per
-// broadcast.
+// broadcast. With compression it sets EnableCompression, which agrees
+// only to no context takeover.
 type gorillaServer struct {
 	up   websocket.Upgrader
 	subs hub[*websocket.Conn]
+}
+
+func newGorillaServer(comp string) backend {
+	s := new(gorillaServer)
+	s.up.EnableCompression = comp != compNone
+	return s
 }
 
 func (s *gorillaServer) serve(ln net.Listener) error {

@@ -15,10 +15,26 @@ type gwsServer struct {
 	subs      hub[*gws.Conn]
 }
 
-func newGWSServer() backend {
+func newGWSServer(comp string) backend {
 	s := new(gwsServer)
 	opt := func() *gws.ServerOption {
-		return &gws.ServerOption{ReadMaxPayloadSize: maxMessage, WriteMaxPayloadSize: maxMessage}
+		o := &gws.ServerOption{ReadMaxPayloadSize: maxMessage, WriteMaxPayloadSize: maxMessage}
+		if comp != compNone {
+			// gws narrows both windows to 4 KiB with context
+			// takeover unless told otherwise; 32 KiB, as every other
+			// server here uses, keeps the comparison even and the
+			// client's frames (compressed with a 32 KiB window)
+			// valid.
+			takeover := comp == compTakeover
+			o.PermessageDeflate = gws.PermessageDeflate{
+				Enabled:               true,
+				ServerContextTakeover: takeover,
+				ClientContextTakeover: takeover,
+				ServerMaxWindowBits:   15,
+				ClientMaxWindowBits:   15,
+			}
+		}
+		return o
 	}
 	s.echo = gws.NewUpgrader(gwsEcho{}, opt())
 	s.sub = gws.NewUpgrader(&gwsSub{s: s}, opt())

@@ -14,13 +14,17 @@ import (
 // engine (epoll, no goroutine per connection), as its examples run it:
 // OnMessage writes the message back, and broadcasts call WriteMessage per
 // subscriber.
-type nbioServer struct{ subs hub[*websocket.Conn] }
+type nbioServer struct {
+	deflate bool // EnableCompression: no context takeover only
+	subs    hub[*websocket.Conn]
+}
 
 func (s *nbioServer) serve(ln net.Listener) error {
 	logging.Output = os.Stderr // stdout carries our replies to the parent
 	logging.SetLevel(logging.LevelError)
 	echo := websocket.NewUpgrader()
 	echo.MessageLengthLimit = maxMessage
+	echo.EnableCompression(s.deflate)
 	echo.OnMessage(func(c *websocket.Conn, typ websocket.MessageType, p []byte) {
 		c.WriteMessage(typ, p)
 	})

@@ -10,17 +10,30 @@ import (
 
 // oursServer is this library's broadcast subject: ws.Accept, and one
 // ws.PreparedMessage per broadcast written to every subscriber. Its echo
-// path mirrors examples/echo, which the echo matrix runs instead.
-type oursServer struct{ subs hub[*ws.Conn] }
+// path mirrors examples/echo, which the echo matrix runs instead; the
+// compression suite runs it when examples/echo cannot choose a mode.
+type oursServer struct {
+	accept *ws.AcceptOptions
+	subs   hub[*ws.Conn]
+}
 
-var oursAccept = &ws.AcceptOptions{Config: ws.Config{ReadLimit: maxMessage}}
+func newOursServer(comp string) backend {
+	mode := ws.CompressionDisabled
+	switch comp {
+	case compNoTakeover:
+		mode = ws.CompressionNoContextTakeover
+	case compTakeover:
+		mode = ws.CompressionContextTakeover
+	}
+	return &oursServer{accept: &ws.AcceptOptions{Config: ws.Config{ReadLimit: maxMessage, Compression: mode}}}
+}
 
 func (s *oursServer) serve(ln net.Listener) error {
 	return httpServe(ln, http.HandlerFunc(s.handle))
 }
 
 func (s *oursServer) handle(w http.ResponseWriter, r *http.Request) {
-	c, err := ws.Accept(w, r, oursAccept)
+	c, err := ws.Accept(w, r, s.accept)
 	if err != nil {
 		return
 	}

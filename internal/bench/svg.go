@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"html"
 	"io"
+	"slices"
 )
 
 // colors gives each server one color in every chart; ours stands out and
@@ -30,18 +31,16 @@ const (
 
 // writeSVG draws the echo matrix as two grids of small bar charts, one
 // panel per cell with one bar per server, each panel scaled to its own
-// largest bar: messages/s, then server CPU per message.
+// largest bar: messages/s, then server CPU per message. Compressed cells
+// follow the others, labelled with their mode.
 func writeSVG(w io.Writer, res *results) {
-	if len(res.Echo) == 0 {
+	cells := append(slices.Clone(res.Echo), res.Compressed...)
+	if len(cells) == 0 {
 		fmt.Fprintf(w, `<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"/>`+"\n")
 		return
 	}
-	var names []string
-	for _, s := range res.Echo[0].Samples {
-		names = append(names, s.Impl)
-	}
-	names = implsOf(names)
-	rows := (len(res.Echo) + svgColumns - 1) / svgColumns
+	names := echoNames(cells)
+	rows := (len(cells) + svgColumns - 1) / svgColumns
 	sectionH := 30 + rows*panelH
 	height := 70 + 2*sectionH + 10
 	fmt.Fprintf(w, `<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d" font-family="sans-serif">`+"\n", svgWidth, height, svgWidth, height)
@@ -59,15 +58,15 @@ func writeSVG(w io.Writer, res *results) {
 		x += 30 + 8*len(name)
 	}
 	y := 70
-	section(w, res, names, y, "Messages per second (higher is better)", echoSample.rate, count)
+	section(w, cells, names, y, "Messages per second (higher is better)", echoSample.rate, count)
 	y += sectionH
-	section(w, res, names, y, "Server CPU per message, µs (lower is better)", echoSample.serverUS, sig)
+	section(w, cells, names, y, "Server CPU per message, µs (lower is better)", echoSample.serverUS, sig)
 	fmt.Fprintln(w, "</svg>")
 }
 
-func section(w io.Writer, res *results, names []string, top int, title string, f func(echoSample) float64, format func(float64) string) {
+func section(w io.Writer, cells []echoCellResult, names []string, top int, title string, f func(echoSample) float64, format func(float64) string) {
 	fmt.Fprintf(w, `<text x="10" y="%d" font-size="14" font-weight="bold">%s</text>`+"\n", top+16, html.EscapeString(title))
-	for i, r := range res.Echo {
+	for i, r := range cells {
 		px := (i % svgColumns) * panelW
 		py := top + 26 + (i/svgColumns)*panelH
 		panel(w, px, py, r, names, f, format)
@@ -80,6 +79,9 @@ func panel(w io.Writer, px, py int, r echoCellResult, names []string, f func(ech
 	c := r.Cell
 	label := fmt.Sprintf("%s · %d conn · %s", sizeName(c.Size), c.Conns, c.mode())
 	fmt.Fprintf(w, `<text x="%d" y="%d" font-size="11" font-weight="bold">%s</text>`+"\n", px+8, py+12, html.EscapeString(label))
+	if c.Compression != compNone {
+		fmt.Fprintf(w, `<text x="%d" y="%d" font-size="10" fill="#c62828">deflate, %s</text>`+"\n", px+8, py+24, html.EscapeString(c.Compression))
+	}
 	// Scale to the largest WebSocket server: raw, the ceiling, can be
 	// ten times faster and would flatten the rest; its bar is cut off.
 	top := 0.0

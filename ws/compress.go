@@ -30,6 +30,9 @@ func (c *Conn) setupDeflate(exts []handshake.Extension) {
 	// each message on its own anyway: that is always allowed (RFC 7692
 	// §7.1.1), and it keeps no compressor on an idle connection.
 	takeover := p.outTakeover && mode == CompressionContextTakeover
+	if p.narrow() {
+		level = flate.HuffmanOnly
+	}
 	if level == 0 {
 		level = flate.BestSpeed
 		if takeover {

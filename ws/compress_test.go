@@ -258,6 +258,21 @@ func TestCompressedWire(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, append(bytes.Clone(msg), msg...), got)
 	})
+	t.Run("a window narrower than 15 bits gets Huffman coding alone", func(t *testing.T) {
+		// RFC 7692 §7.1.2.1: the client limited the server's window to
+		// 256 bytes, which compress/flate cannot do; without LZ77
+		// matches no window is needed at all.
+		exts := []handshake.Extension{{Name: "permessage-deflate", Params: []handshake.Param{{Name: "server_max_window_bits", Value: "8", HasValue: true}}}}
+		c, peer := pipe(t, &ws.ConnOptions{Config: ws.Config{Compression: ws.CompressionContextTakeover}, Extensions: exts})
+		frames := peer.frames(t)
+		msg := bytes.Repeat([]byte("abcdefgh"), 2000)
+		require.NoError(t, c.Write(t.Context(), ws.MessageBinary, msg))
+		f := recv(t, frames)
+		assert.Equal(t, byte(0x40), f.rsv)
+		assert.Greater(t, len(f.payload), len(msg)/8, "a back-reference would shrink this to a few bytes")
+		assert.Less(t, len(f.payload), len(msg)/2, "Huffman coding still shrinks it")
+		assert.Equal(t, msg, inflateRaw(t, f.payload))
+	})
 	t.Run("the default mode keeps no context even when allowed", func(t *testing.T) {
 		c, peer := pipe(t, &ws.ConnOptions{Extensions: deflateExts})
 		frames := peer.frames(t)
@@ -476,7 +491,7 @@ func TestInflateBomb(t *testing.T) {
 
 func TestDialRefusesUnofferedDeflateParams(t *testing.T) {
 	for _, ext := range []string{
-		"permessage-deflate; client_max_window_bits=10",
+		"permessage-deflate; client_max_window_bits",
 		"permessage-deflate; server_no_context_takeover; server_no_context_takeover",
 		"permessage-deflate; mystery",
 		"permessage-deflate, permessage-deflate",

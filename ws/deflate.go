@@ -60,28 +60,39 @@ const (
 type deflateParams struct {
 	outTakeover bool // our compressor keeps its context across messages
 	inTakeover  bool // the peer's does, so our decompressor must too
+	// outWindow, if not 0, is the window in bits the peer allows our
+	// compressor. compress/flate cannot narrow its 32 KiB window, so
+	// below 15 bits we compress with Huffman coding alone, which refers
+	// back to nothing and so fits any window.
+	outWindow int
 }
 
-// deflateOffer is the client's offer for mode: no window parameters,
-// since compress/flate cannot narrow its window (RFC 7692 §7.1.2), and in
-// the default mode a request that neither side keep context.
+// narrow reports whether the agreed window rules out LZ77 matches.
+func (p deflateParams) narrow() bool { return p.outWindow != 0 && p.outWindow < deflateWindowBits }
+
+// deflateOffer is the client's offer for mode: in the default mode a
+// request that neither side keep context, and in both modes
+// client_max_window_bits without a value, which lets the server narrow
+// our window (RFC 7692 §7.1.2.2). No server_max_window_bits: our
+// decompressor reads any window.
 func deflateOffer(mode CompressionMode) []handshake.Extension {
 	switch mode {
 	case CompressionNoContextTakeover:
 		return []handshake.Extension{{Name: extDeflate, Params: []handshake.Param{
-			{Name: serverNoTakeover}, {Name: clientNoTakeover},
+			{Name: serverNoTakeover}, {Name: clientNoTakeover}, {Name: clientMaxWindow},
 		}}}
 	case CompressionContextTakeover:
-		return []handshake.Extension{{Name: extDeflate}}
+		return []handshake.Extension{{Name: extDeflate, Params: []handshake.Param{{Name: clientMaxWindow}}}}
 	}
 	return nil
 }
 
 // acceptDeflate picks the first permessage-deflate offer the server can
 // honour (RFC 7692 §5.1) and returns the response for it. An offer with an
-// unknown, repeated or malformed parameter is declined, and so is one that
-// limits the server's window below 15 bits, which compress/flate cannot
-// do. With no acceptable offer the connection is not compressed.
+// unknown, repeated or malformed parameter is declined. One that limits
+// the server's window below 15 bits is accepted, and this end then
+// compresses with Huffman coding alone (see deflateParams.outWindow).
+// With no acceptable offer the connection is not compressed.
 func acceptDeflate(mode CompressionMode, offers []handshake.Extension) (handshake.Extension, deflateParams, bool) {
 	if mode == CompressionDisabled {
 		return handshake.Extension{}, deflateParams{}, false
@@ -107,9 +118,13 @@ func acceptDeflate(mode CompressionMode, offers []handshake.Extension) (handshak
 			params.inTakeover = false
 		}
 		// RFC 7692 §7.1.2.1: a server accepts server_max_window_bits by
-		// answering it with the same or a smaller value; only 15 gets here.
-		if p.serverMaxWindow {
-			resp.Params = append(resp.Params, handshake.Param{Name: serverMaxWindow, Value: strconv.Itoa(deflateWindowBits), HasValue: true})
+		// answering it with the same or a smaller value.
+		if p.serverWindow != 0 {
+			resp.Params = append(resp.Params, handshake.Param{Name: serverMaxWindow, Value: strconv.Itoa(p.serverWindow), HasValue: true})
+			params.outWindow = p.serverWindow
+			if params.narrow() {
+				params.outTakeover = false // nothing to keep without matches
+			}
 		}
 		return resp, params, true
 	}
@@ -118,7 +133,7 @@ func acceptDeflate(mode CompressionMode, offers []handshake.Extension) (handshak
 
 type deflateOfferParams struct {
 	serverNoTakeover, clientNoTakeover bool
-	serverMaxWindow                    bool // server_max_window_bits=15 was offered
+	serverWindow                       int // server_max_window_bits, or 0
 }
 
 // parseDeflateOffer checks an offer's parameters (RFC 7692 §7.1).
@@ -143,10 +158,10 @@ func parseDeflateOffer(params []handshake.Param) (deflateOfferParams, bool) {
 			o.clientNoTakeover = true
 		case serverMaxWindow:
 			bits, ok := windowBits(p)
-			if !ok || bits < deflateWindowBits {
+			if !ok {
 				return o, false
 			}
-			o.serverMaxWindow = true
+			o.serverWindow = bits
 		case clientMaxWindow:
 			// Without a value it only says the client could narrow its
 			// window; with one it caps the client's own window. Either
@@ -180,9 +195,10 @@ var errDeflateResponse = errors.New("the server answered permessage-deflate with
 // agreedDeflate reads the permessage-deflate agreement in a handshake's
 // extensions, as this end sees it: a client reading the server's response
 // (RFC 7692 §5.2) fails the connection on anything it did not offer or
-// cannot honour, such as client_max_window_bits, which we never offer.
+// cannot honour.
 func agreedDeflate(exts []handshake.Extension, client bool) (deflateParams, bool, error) {
 	var serverNo, clientNo, found bool
+	var serverWindow, clientWindow int
 	for _, e := range exts {
 		if e.Name != extDeflate || found {
 			return deflateParams{}, false, errDeflateResponse
@@ -201,21 +217,32 @@ func agreedDeflate(exts []handshake.Extension, client bool) (deflateParams, bool
 				}
 				serverNo = serverNo || p.Name == serverNoTakeover
 				clientNo = clientNo || p.Name == clientNoTakeover
-			case serverMaxWindow:
-				// A narrower server window only makes our 32 KiB
+			case serverMaxWindow, clientMaxWindow:
+				// A response names a window with a value (§7.1.2). A
+				// narrower peer window only makes our 32 KiB
 				// decompressor more than enough.
-				if _, ok := windowBits(p); !ok {
+				bits, ok := windowBits(p)
+				if !ok {
 					return deflateParams{}, false, errDeflateResponse
+				}
+				if p.Name == serverMaxWindow {
+					serverWindow = bits
+				} else {
+					clientWindow = bits
 				}
 			default:
 				return deflateParams{}, false, errDeflateResponse
 			}
 		}
 	}
+	p := deflateParams{outTakeover: !serverNo, inTakeover: !clientNo, outWindow: serverWindow}
 	if client {
-		return deflateParams{outTakeover: !clientNo, inTakeover: !serverNo}, found, nil
+		p = deflateParams{outTakeover: !clientNo, inTakeover: !serverNo, outWindow: clientWindow}
 	}
-	return deflateParams{outTakeover: !serverNo, inTakeover: !clientNo}, found, nil
+	if p.narrow() {
+		p.outTakeover = false
+	}
+	return p, found, nil
 }
 
 // The 4 bytes a sync flush ends with; RFC 7692 §7.2.1 has the sender

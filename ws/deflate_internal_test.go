@@ -45,11 +45,15 @@ func TestAcceptDeflate(t *testing.T) {
 		{"client_max_window_bits=10", CompressionContextTakeover, "permessage-deflate; client_max_window_bits=10", true,
 			"permessage-deflate", deflateParams{outTakeover: true, inTakeover: true}},
 		{"server_max_window_bits=15 is what we use anyway", CompressionContextTakeover, "permessage-deflate; server_max_window_bits=15", true,
-			"permessage-deflate; server_max_window_bits=15", deflateParams{outTakeover: true, inTakeover: true}},
-		// compress/flate always compresses with a 32 KiB window.
-		{"server window below 15 declined", CompressionContextTakeover, "permessage-deflate; server_max_window_bits=10", false, "", deflateParams{}},
+			"permessage-deflate; server_max_window_bits=15", deflateParams{outTakeover: true, inTakeover: true, outWindow: 15}},
+		// compress/flate always compresses with a 32 KiB window, so a
+		// narrower one means Huffman coding alone, and no context to keep.
+		{"server window below 15", CompressionContextTakeover, "permessage-deflate; server_max_window_bits=10", true,
+			"permessage-deflate; server_max_window_bits=10", deflateParams{inTakeover: true, outWindow: 10}},
+		{"server window of 8 bits", CompressionNoContextTakeover, "permessage-deflate; server_max_window_bits=8; client_max_window_bits", true,
+			"permessage-deflate; server_no_context_takeover; client_no_context_takeover; server_max_window_bits=8", deflateParams{outWindow: 8}},
 		{"declined offer falls back to the next", CompressionContextTakeover,
-			"permessage-deflate; server_max_window_bits=9, permessage-deflate", true, "permessage-deflate", deflateParams{outTakeover: true, inTakeover: true}},
+			"permessage-deflate; server_max_window_bits=7, permessage-deflate", true, "permessage-deflate", deflateParams{outTakeover: true, inTakeover: true}},
 		{"server_max_window_bits without value", CompressionContextTakeover, "permessage-deflate; server_max_window_bits", false, "", deflateParams{}},
 		{"window bits out of range", CompressionContextTakeover, "permessage-deflate; client_max_window_bits=16", false, "", deflateParams{}},
 		{"window bits 7", CompressionContextTakeover, "permessage-deflate; client_max_window_bits=7", false, "", deflateParams{}},
@@ -69,18 +73,24 @@ func TestAcceptDeflate(t *testing.T) {
 			}
 			assert.Equal(t, tc.resp, resp.String())
 			assert.Equal(t, tc.params, params)
-			// The client reads the same agreement from the response.
-			got, found, err := agreedDeflate([]handshake.Extension{resp}, true)
+			// The server reads its own response the same way, and the
+			// client reads the mirror image of it.
+			got, found, err := agreedDeflate([]handshake.Extension{resp}, false)
 			require.NoError(t, err)
 			require.True(t, found)
-			assert.Equal(t, deflateParams{outTakeover: tc.params.inTakeover, inTakeover: tc.params.outTakeover}, got)
+			assert.Equal(t, tc.params, got)
+			got, _, err = agreedDeflate([]handshake.Extension{resp}, true)
+			require.NoError(t, err)
+			assert.Equal(t, tc.params.inTakeover, got.outTakeover)
+			assert.Equal(t, !strings.Contains(tc.resp, "server_no_context_takeover"), got.inTakeover)
 		})
 	}
 }
 
 func TestAgreedDeflateClientRejects(t *testing.T) {
 	for _, resp := range []string{
-		"permessage-deflate; client_max_window_bits=10", // never offered: flate cannot narrow its window
+		"permessage-deflate; client_max_window_bits", // a response names the window
+		"permessage-deflate; client_max_window_bits=16",
 		"permessage-deflate; server_no_context_takeover; server_no_context_takeover",
 		"permessage-deflate; server_max_window_bits",
 		"permessage-deflate; server_max_window_bits=16",
@@ -97,12 +107,18 @@ func TestAgreedDeflateClientRejects(t *testing.T) {
 	require.NoError(t, err)
 	assert.True(t, found, "a narrower server window is fine for our 32 KiB decompressor")
 	assert.Equal(t, deflateParams{outTakeover: true, inTakeover: true}, params)
+
+	// A narrower window for the client's own compressor means Huffman
+	// coding alone: no back-references, so no context to keep.
+	params, _, err = agreedDeflate(parseExt(t, "permessage-deflate; client_max_window_bits=9"), true)
+	require.NoError(t, err)
+	assert.Equal(t, deflateParams{inTakeover: true, outWindow: 9}, params)
 }
 
 func TestDeflateOffer(t *testing.T) {
-	assert.Equal(t, "permessage-deflate; server_no_context_takeover; client_no_context_takeover",
+	assert.Equal(t, "permessage-deflate; server_no_context_takeover; client_no_context_takeover; client_max_window_bits",
 		handshake.FormatExtensions(deflateOffer(CompressionNoContextTakeover)))
-	assert.Equal(t, "permessage-deflate", handshake.FormatExtensions(deflateOffer(CompressionContextTakeover)))
+	assert.Equal(t, "permessage-deflate; client_max_window_bits", handshake.FormatExtensions(deflateOffer(CompressionContextTakeover)))
 	assert.Empty(t, deflateOffer(CompressionDisabled))
 }
 

@@ -104,7 +104,8 @@ func parameterCases() []testCase {
 	// 13.1, 13.2: offers the server accepts, with the response RFC 7692
 	// requires for the mode it runs in: in the default mode it keeps no
 	// context either way, and asks the client not to (§7.1.1); a
-	// server_max_window_bits it accepts is answered (§7.1.2.1).
+	// server_max_window_bits it accepts is answered (§7.1.2.1), and below
+	// 15 bits the server compresses with Huffman coding alone.
 	accepted := []struct{ offer, inDefault, inTakeover string }{
 		{pmd, both13, pmd},
 		{pmd + "; " + clientNoTakeover, both13, pmd + "; " + clientNoTakeover},
@@ -112,8 +113,10 @@ func parameterCases() []testCase {
 		{both13, both13, both13},
 		{pmd + "; " + clientMaxWindow, both13, pmd},
 		{pmd + "; " + serverMaxWindow + "=15", both13 + "; " + serverMaxWindow + "=15", pmd + "; " + serverMaxWindow + "=15"},
-		// §7.1.3: a narrower window first, then a fallback.
-		{pmd + "; " + clientMaxWindow + "; " + serverMaxWindow + "=10, " + pmd + "; " + clientMaxWindow, both13, pmd},
+		// §7.1.3: the first of several offers that the server can honour.
+		{pmd + "; " + clientMaxWindow + "; " + serverMaxWindow + "=10, " + pmd + "; " + clientMaxWindow,
+			both13 + "; " + serverMaxWindow + "=10", pmd + "; " + serverMaxWindow + "=10"},
+		{pmd + "; " + serverMaxWindow + "=7, " + pmd + "; " + clientMaxWindow, both13, pmd},
 		{pmd + "; foo=1, " + pmd + "; " + clientNoTakeover, both13, pmd + "; " + clientNoTakeover},
 		{"x-webkit-deflate-frame, " + pmd, both13, pmd},
 		{pmd + `; ` + clientMaxWindow + `="12"`, both13, pmd},
@@ -124,6 +127,10 @@ func parameterCases() []testCase {
 		offer := fmt.Sprintf("%s; %s=%d", pmd, clientMaxWindow, bits)
 		accepted = append(accepted, struct{ offer, inDefault, inTakeover string }{offer, both13, pmd})
 	}
+	for bits := 8; bits <= 14; bits++ {
+		window := fmt.Sprintf("; %s=%d", serverMaxWindow, bits)
+		accepted = append(accepted, struct{ offer, inDefault, inTakeover string }{pmd + window, both13 + window, pmd + window})
+	}
 	for i, a := range accepted {
 		cs = append(cs,
 			deflateCase(fmt.Sprintf("13.1.%d", i+1), fmt.Sprintf("offer %q accepted in the default mode", a.offer), toServer,
@@ -132,9 +139,9 @@ func parameterCases() []testCase {
 				deflateSetup{offer: a.offer, mode: ws.CompressionContextTakeover, agreed: a.inTakeover}, exchange()...))
 	}
 
-	// 13.3: offers the server declines (RFC 7692 §5.1, §7: a window below
-	// the 15 bits compress/flate uses, or an offer that is not valid): the
-	// 101 response has no extension and messages come back plain.
+	// 13.3: offers the server declines (RFC 7692 §5.1, §7: an offer that
+	// is not valid): the 101 response has no extension and messages come
+	// back plain.
 	declined := []string{
 		pmd + "; " + clientNoTakeover + "; " + clientNoTakeover,
 		pmd + "; " + serverMaxWindow + "=15; " + serverMaxWindow + "=15",
@@ -148,9 +155,6 @@ func parameterCases() []testCase {
 		pmd + "; " + serverMaxWindow + "=16",
 		pmd + "; " + serverNoTakeover + "=1",
 		"x-webkit-deflate-frame",
-	}
-	for bits := 8; bits <= 14; bits++ {
-		declined = append(declined, fmt.Sprintf("%s; %s=%d", pmd, serverMaxWindow, bits))
 	}
 	for i, offer := range declined {
 		cs = append(cs, deflateCase(fmt.Sprintf("13.3.%d", i+1), fmt.Sprintf("offer %q declined", offer), toServer,
@@ -169,8 +173,10 @@ func parameterCases() []testCase {
 		list []string // the last one also gets each server_max_window_bits
 	}
 	for s, a := range []answers{
-		{ws.CompressionNoContextTakeover, []string{pmd + "; " + serverNoTakeover, pmd, pmd + "; " + clientNoTakeover, both13}},
-		{ws.CompressionContextTakeover, []string{both13, pmd + "; " + serverNoTakeover, pmd + "; " + clientNoTakeover, pmd}},
+		{ws.CompressionNoContextTakeover, []string{pmd + "; " + serverNoTakeover, pmd, pmd + "; " + clientNoTakeover,
+			both13 + "; " + clientMaxWindow + "=10", both13 + "; " + clientMaxWindow + "=15", both13}},
+		{ws.CompressionContextTakeover, []string{both13, pmd + "; " + serverNoTakeover, pmd + "; " + clientNoTakeover,
+			pmd + "; " + clientMaxWindow + "=8", pmd + "; " + clientMaxWindow + "=15", pmd}},
 	} {
 		list := a.list
 		for bits := 8; bits <= 15; bits++ {
@@ -189,9 +195,9 @@ func parameterCases() []testCase {
 		mode   ws.CompressionMode
 		answer string
 	}{
-		{0, pmd + "; " + clientMaxWindow + "=10"},
+		{0, pmd + "; " + clientMaxWindow + "=16"},
 		{0, pmd + "; " + clientMaxWindow},
-		{ws.CompressionContextTakeover, pmd + "; " + clientMaxWindow + "=15"},
+		{ws.CompressionContextTakeover, pmd + "; " + clientMaxWindow + "=10; " + clientMaxWindow + "=10"},
 		{0, pmd + "; foo"},
 		{0, pmd + "; foo=1"},
 		{0, pmd + "; " + serverNoTakeover + "; " + serverNoTakeover},
@@ -222,7 +228,7 @@ func deflateViolations() []testCase {
 	d := defaultSetup
 	// Against the server the raw client offers what echo declines; against
 	// the client the raw server answers nothing.
-	declined := deflateSetup{offer: pmd + "; " + serverMaxWindow + "=10"}
+	declined := deflateSetup{offer: pmd + "; " + serverMaxWindow + "=7"}
 
 	// Two identical messages, the second compressed with the first as its
 	// dictionary, though the sender agreed not to keep context: the

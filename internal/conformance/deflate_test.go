@@ -43,8 +43,8 @@ type deflateSetup struct {
 
 // clientOffers is what our client offers in each mode.
 var clientOffers = map[ws.CompressionMode]string{
-	ws.CompressionNoContextTakeover: pmd + "; " + serverNoTakeover + "; " + clientNoTakeover,
-	ws.CompressionContextTakeover:   pmd,
+	ws.CompressionNoContextTakeover: pmd + "; " + serverNoTakeover + "; " + clientNoTakeover + "; " + clientMaxWindow,
+	ws.CompressionContextTakeover:   pmd + "; " + clientMaxWindow,
 	ws.CompressionDisabled:          "",
 }
 
@@ -58,7 +58,7 @@ var echoFlags = map[ws.CompressionMode]string{
 // defaultSetup is what the zero Config negotiates at both ends; takeover
 // what CompressionContextTakeover does.
 var (
-	defaultSetup  = deflateSetup{offer: clientOffers[ws.CompressionNoContextTakeover], agreed: clientOffers[ws.CompressionNoContextTakeover]}
+	defaultSetup  = deflateSetup{offer: clientOffers[ws.CompressionNoContextTakeover], agreed: pmd + "; " + serverNoTakeover + "; " + clientNoTakeover}
 	takeoverSetup = deflateSetup{offer: pmd, mode: ws.CompressionContextTakeover, agreed: pmd}
 )
 

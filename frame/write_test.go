@@ -433,7 +433,7 @@ func TestWriterAllocs(t *testing.T) {
 				fw.Reset(io.Discard, mask, 0)
 				payload := make([]byte, n)
 				h := frame.Header{Fin: true, Opcode: frame.OpBinary}
-				require.NoError(t, fw.WriteFrame(h, payload)) // first use allocates the buffer
+				require.NoError(t, fw.WriteFrame(h, payload)) // first use fills the buffer pool
 				var failure error
 				allocs := testing.AllocsPerRun(100, func() {
 					if err := fw.WriteFrame(h, payload); err != nil {
@@ -441,7 +441,7 @@ func TestWriterAllocs(t *testing.T) {
 					}
 				})
 				require.NoError(t, failure)
-				require.Zero(t, allocs)
+				require.LessOrEqual(t, allocs, float64(poolSlack))
 			})
 		}
 	}
@@ -473,7 +473,7 @@ func TestMessageWriterAllocs(t *testing.T) {
 		}
 	})
 	require.NoError(t, failure)
-	require.Zero(t, allocs)
+	require.LessOrEqual(t, allocs, float64(poolSlack))
 }
 
 // TestWriterWriteEncoded sends frames encoded once, as for a broadcast,

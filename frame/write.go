@@ -26,7 +26,7 @@ type Writer struct {
 	mask   bool
 	size   int
 	buf    []byte // a buffer of a size other than the default, once used
-	vec    [2][]byte
+	vec    [3][]byte
 	bufs   net.Buffers
 	rng    *rand.ChaCha8
 	broken bool
@@ -63,6 +63,14 @@ func (fw *Writer) Broken() bool { return fw.broken }
 // h.Length from the payload and, for a masking writer, h.Masked and h.Mask.
 // On error, Broken says whether part of the frame was written.
 func (fw *Writer) WriteFrame(h Header, payload []byte) error {
+	return fw.WriteFrameParts(h, payload, nil)
+}
+
+// WriteFrameParts writes one frame whose payload is a followed by b, as
+// WriteFrame would write their concatenation, without copying them
+// together first: a MessageWriter sends its buffered bytes and a large
+// write as one frame this way.
+func (fw *Writer) WriteFrameParts(h Header, a, b []byte) error {
 	if fw.broken {
 		return errBroken
 	}
@@ -70,46 +78,57 @@ func (fw *Writer) WriteFrame(h Header, payload []byte) error {
 		if fw.buf == nil {
 			fw.buf = make([]byte, 0, fw.size)
 		}
-		return fw.writeFrame(h, payload, fw.buf[:0])
+		return fw.writeFrame(h, a, b, fw.buf[:0])
 	}
 	box := writeBufs.Get().(*[]byte)
-	err := fw.writeFrame(h, payload, (*box)[:0])
+	err := fw.writeFrame(h, a, b, (*box)[:0])
 	writeBufs.Put(box)
 	return err
 }
 
-// writeFrame is WriteFrame with buf, an empty buffer of fw.size bytes.
-func (fw *Writer) writeFrame(h Header, payload []byte, buf []byte) error {
-	h.Length = int64(len(payload))
+// writeFrame is WriteFrameParts with buf, an empty buffer of fw.size
+// bytes.
+func (fw *Writer) writeFrame(h Header, a, b []byte, buf []byte) error {
+	h.Length = int64(len(a) + len(b))
 	h.Masked = fw.mask
 	if fw.mask {
 		fw.newKey(&h.Mask)
 	}
 	buf = AppendHeader(buf, h)
 	if !fw.mask {
-		if len(payload) <= cap(buf)-len(buf) {
-			return fw.write(append(buf, payload...), 0)
+		if int(h.Length) <= cap(buf)-len(buf) {
+			return fw.write(append(append(buf, a...), b...), 0)
 		}
-		fw.vec[0], fw.vec[1] = buf, payload
-		fw.bufs = fw.vec[:]
+		// One vectored write (writev on a TCP connection) of the header
+		// and the payload where it lies.
+		fw.vec[0], fw.bufs = buf, fw.vec[:1]
+		for _, part := range [2][]byte{a, b} {
+			if len(part) > 0 { // some writers, net.Pipe's, block on an empty write
+				fw.bufs = append(fw.bufs, part)
+			}
+		}
 		n, err := fw.bufs.WriteTo(fw.w)
-		fw.vec = [2][]byte{}
+		fw.vec = [3][]byte{}
 		if err != nil && n > 0 {
 			fw.broken = true
 		}
 		return err
 	}
+	// A client copies the payload into buf as it masks it (the caller's
+	// slices are never changed), and writes buf each time it fills.
 	pos, sent := 0, 0
 	for {
-		k := min(len(payload), cap(buf)-len(buf))
-		start := len(buf)
-		buf = append(buf, payload[:k]...)
-		pos = Mask(h.Mask, pos, buf[start:])
-		payload = payload[k:]
+		for _, part := range [2]*[]byte{&a, &b} {
+			k := min(len(*part), cap(buf)-len(buf))
+			start := len(buf)
+			buf = append(buf, (*part)[:k]...)
+			pos = Mask(h.Mask, pos, buf[start:])
+			*part = (*part)[k:]
+		}
 		if err := fw.write(buf, sent); err != nil {
 			return err
 		}
-		if len(payload) == 0 {
+		if len(a)+len(b) == 0 {
 			return nil
 		}
 		sent += len(buf)
@@ -146,11 +165,13 @@ type FrameWriter interface {
 
 var errWriterClosed = errors.New("frame: write to a closed message")
 
-// A MessageWriter sends one message as a run of frames no longer than its
-// buffer (RFC 6455 §5.4): the first frame carries the opcode and RSV bits,
-// the rest are continuations, and Close sends the last with FIN set. It
-// buffers small writes into whole frames and sends large ones straight
-// from the caller's slice.
+// A MessageWriter sends one message as a run of frames (RFC 6455 §5.4):
+// the first frame carries the opcode and RSV bits, the rest are
+// continuations, and Close sends the last with FIN set. It gathers
+// writes in its buffer and sends each full buffer as a frame; the part of
+// a write too large for the buffer goes out with it in the same frame,
+// straight from the caller's slice. A frame is thus no longer than the
+// buffer unless one write was.
 //
 // A MessageWriter is not safe for concurrent use.
 type MessageWriter struct {
@@ -170,37 +191,33 @@ func (mw *MessageWriter) Reset(w FrameWriter, op Opcode, rsv byte, buf []byte) {
 	*mw = MessageWriter{w: w, op: op, rsv: rsv, buf: buf[:0]}
 }
 
-// Write buffers p, sending full frames as they fill.
+// Write buffers p, sending the buffer as a frame when it is full. When
+// what overflows the buffer would not fit in it either, it goes out at
+// once with the full buffer as one frame: a large write costs one frame
+// (and, to a Writer, one vectored write), not one per buffer.
 func (mw *MessageWriter) Write(p []byte) (int, error) {
 	if mw.closed {
 		return 0, errWriterClosed
 	}
-	total := len(p)
-	size := cap(mw.buf)
-	for len(p) > 0 {
-		switch {
-		case size == 0:
-			if err := mw.send(p, false); err != nil {
-				return 0, err
-			}
-			return total, nil
-		case len(mw.buf) == size:
-			if err := mw.send(mw.buf, false); err != nil {
-				return total - len(p), err
-			}
-			mw.buf = mw.buf[:0]
-		case len(mw.buf) == 0 && len(p) > size:
-			if err := mw.send(p[:size], false); err != nil {
-				return total - len(p), err
-			}
-			p = p[size:]
-		default:
-			k := copy(mw.buf[len(mw.buf):size], p)
-			mw.buf = mw.buf[:len(mw.buf)+k]
-			p = p[k:]
-		}
+	if len(mw.buf)+len(p) <= cap(mw.buf) {
+		mw.buf = append(mw.buf, p...)
+		return len(p), nil
 	}
-	return total, nil
+	k := copy(mw.buf[len(mw.buf):cap(mw.buf)], p)
+	mw.buf = mw.buf[:len(mw.buf)+k]
+	rest := p[k:]
+	if len(rest) <= cap(mw.buf) {
+		if err := mw.send(mw.buf, false); err != nil {
+			return 0, err
+		}
+		mw.buf = append(mw.buf[:0], rest...)
+		return len(p), nil
+	}
+	if err := mw.sendParts(mw.buf, rest, false); err != nil {
+		return 0, err
+	}
+	mw.buf = mw.buf[:0]
+	return len(p), nil
 }
 
 // Flush sends what is buffered as a frame that is not the last, so the
@@ -229,12 +246,36 @@ func (mw *MessageWriter) Close() error {
 }
 
 func (mw *MessageWriter) send(p []byte, fin bool) error {
+	return mw.sendParts(p, nil, fin)
+}
+
+// sendParts sends one frame of a followed by b.
+func (mw *MessageWriter) sendParts(a, b []byte, fin bool) error {
 	h := Header{Fin: fin, Opcode: OpContinuation}
 	if !mw.started {
 		h.Opcode, h.Rsv = mw.op, mw.rsv
 		mw.started = true
 	}
-	return mw.w.WriteFrame(h, p)
+	if pw, ok := mw.w.(PartsWriter); ok {
+		return pw.WriteFrameParts(h, a, b)
+	}
+	if len(a) == 0 {
+		return mw.w.WriteFrame(h, b)
+	}
+	// Without WriteFrameParts, a and b go as two frames.
+	last := h.Fin
+	h.Fin = last && len(b) == 0
+	if err := mw.w.WriteFrame(h, a); err != nil || len(b) == 0 {
+		return err
+	}
+	return mw.w.WriteFrame(Header{Fin: last, Opcode: OpContinuation}, b)
+}
+
+// A PartsWriter writes one frame whose payload is a followed by b;
+// Writer is one. A MessageWriter whose FrameWriter is also a PartsWriter
+// sends its buffer and a large write as one frame.
+type PartsWriter interface {
+	WriteFrameParts(h Header, a, b []byte) error
 }
 
 // WriteEncoded writes b, one or more whole frames encoded beforehand, such

@@ -261,6 +261,14 @@ func (r *frameRecorder) WriteFrame(h frame.Header, p []byte) error {
 	return nil
 }
 
+// partsRecorder is a frameRecorder that also takes two-part frames, as
+// Writer does.
+type partsRecorder struct{ *frameRecorder }
+
+func (r partsRecorder) WriteFrameParts(h frame.Header, a, b []byte) error {
+	return r.WriteFrame(h, append(bytes.Clone(a), b...))
+}
+
 // TestMessageWriterSplits writes messages in random pieces and checks the
 // frames against RFC 6455 §5.4: the first frame carries the opcode (and
 // the extension's RSV bits), the rest are continuations, only the last has
@@ -268,46 +276,65 @@ func (r *frameRecorder) WriteFrame(h frame.Header, p []byte) error {
 func TestMessageWriterSplits(t *testing.T) {
 	r := rand.New(rand.NewPCG(20, 21))
 	for _, size := range []int{1, 7, 100, 4096} {
-		t.Run(fmt.Sprintf("cap=%d", size), func(t *testing.T) {
-			for trial := range 30 {
-				msg := randBytes(r, r.IntN(20_000))
-				if trial == 0 {
-					msg = nil
-				}
-				var rec frameRecorder
-				var mw frame.MessageWriter
-				mw.Reset(&rec, frame.OpText, frame.Rsv1, make([]byte, min(r.IntN(10), size), size)) // a stale length is ignored
-				for rest := msg; len(rest) > 0; {
-					k := min(len(rest), r.IntN(2*size+10))
-					if r.IntN(10) == 0 {
-						k = min(len(rest), r.IntN(5*size+1))
-					}
-					n, err := mw.Write(rest[:k])
-					require.NoError(t, err)
-					require.Equal(t, k, n)
-					rest = rest[k:]
-				}
-				require.NoError(t, mw.Close())
+		for _, parts := range []bool{false, true} {
+			t.Run(fmt.Sprintf("cap=%d/parts=%v", size, parts), func(t *testing.T) {
+				testMessageWriterSplits(t, r, size, parts)
+			})
+		}
+	}
+}
 
-				require.NotEmpty(t, rec.frames)
-				var got []byte
-				for i, f := range rec.frames {
-					last := i == len(rec.frames)-1
-					assert.LessOrEqual(t, len(f.payload), size, "frame %d", i)
-					assert.Equal(t, last, f.fin, "FIN on frame %d of %d", i, len(rec.frames))
-					if i == 0 {
-						assert.Equal(t, frame.OpText, f.op)
-						assert.Equal(t, frame.Rsv1, f.rsv)
-					} else {
-						assert.Equal(t, frame.OpContinuation, f.op, "frame %d", i)
-						assert.Zero(t, f.rsv, "frame %d", i)
-					}
-					got = append(got, f.payload...)
-				}
-				require.Equal(t, len(msg), len(got))
-				assert.True(t, bytes.Equal(msg, got), "reassembled message differs")
+func testMessageWriterSplits(t *testing.T, r *rand.Rand, size int, parts bool) {
+	for trial := range 30 {
+		msg := randBytes(r, r.IntN(20_000))
+		if trial == 0 {
+			msg = nil
+		}
+		var rec frameRecorder
+		var w frame.FrameWriter = &rec
+		if parts {
+			w = partsRecorder{&rec}
+		}
+		var mw frame.MessageWriter
+		mw.Reset(w, frame.OpText, frame.Rsv1, make([]byte, min(r.IntN(10), size), size)) // a stale length is ignored
+		largest := 0
+		for rest := msg; len(rest) > 0; {
+			k := min(len(rest), r.IntN(2*size+10))
+			if r.IntN(10) == 0 {
+				k = min(len(rest), r.IntN(5*size+1))
 			}
-		})
+			n, err := mw.Write(rest[:k])
+			require.NoError(t, err)
+			require.Equal(t, k, n)
+			largest = max(largest, k)
+			rest = rest[k:]
+		}
+		require.NoError(t, mw.Close())
+
+		require.NotEmpty(t, rec.frames)
+		var got []byte
+		for i, f := range rec.frames {
+			last := i == len(rec.frames)-1
+			// A frame holds at most a buffer, unless a write larger
+			// than the buffer overflowed it: then the buffer and the
+			// rest of that write (as two frames without parts).
+			if largest > size {
+				assert.LessOrEqual(t, len(f.payload), size+largest, "frame %d", i)
+			} else {
+				assert.LessOrEqual(t, len(f.payload), size, "frame %d", i)
+			}
+			assert.Equal(t, last, f.fin, "FIN on frame %d of %d", i, len(rec.frames))
+			if i == 0 {
+				assert.Equal(t, frame.OpText, f.op)
+				assert.Equal(t, frame.Rsv1, f.rsv)
+			} else {
+				assert.Equal(t, frame.OpContinuation, f.op, "frame %d", i)
+				assert.Zero(t, f.rsv, "frame %d", i)
+			}
+			got = append(got, f.payload...)
+		}
+		require.Equal(t, len(msg), len(got))
+		assert.True(t, bytes.Equal(msg, got), "reassembled message differs")
 	}
 }
 

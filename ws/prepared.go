@@ -78,11 +78,11 @@ func (c *Conn) WritePrepared(ctx context.Context, pm *PreparedMessage) error {
 		// each connection's frame different.
 		err = c.writeCompressed(ctx, pm.op, pm.data)
 	case c.compressing(len(pm.data)):
-		err = c.send(ctx, h, pm.compressedFrame(c.defl.level), true)
+		err = c.send(ctx, h, pm.compressedFrame(c.defl.level), nil, true)
 	case c.client:
 		err = c.writeFrame(ctx, h, pm.data)
 	default:
-		err = c.send(ctx, h, pm.serverFrame(), true)
+		err = c.send(ctx, h, pm.serverFrame(), nil, true)
 	}
 	c.stats.wrote(len(pm.data), true, err)
 	return err

@@ -45,13 +45,14 @@ func (c *Conn) Write(ctx context.Context, typ MessageType, p []byte) error {
 }
 
 // Writer returns a writer for one message of type typ, sent as a run of
-// fragments of up to Config.WriteBufferSize bytes as the writer's buffer
-// fills; Close sends the last one. Until Close, other writers wait (control
-// frames still go out between the fragments). The writer uses ctx for
-// every write. Any error from it closes the connection, since the peer has
-// an unfinished message (unless Close has already sent the close frame).
-// A message written this way allocates nothing once the connection has
-// sent its first.
+// fragments: writes gather in a buffer of Config.WriteBufferSize bytes,
+// which goes out as a fragment when full, and a write too large for the
+// buffer goes out with it as one fragment, in one vectored write; Close
+// sends the last fragment. Until Close, other writers wait (control frames
+// still go out between the fragments). The writer uses ctx for every
+// write. Any error from it closes the connection, since the peer has an
+// unfinished message (unless Close has already sent the close frame). A
+// message written this way allocates nothing.
 func (c *Conn) Writer(ctx context.Context, typ MessageType) (io.WriteCloser, error) {
 	op, ok := typ.opcode()
 	if !ok {
@@ -208,12 +209,18 @@ func (w *messageWriter) WriteFrame(h frame.Header, p []byte) error {
 
 // writeFrame sends one frame, taking the frame lock.
 func (c *Conn) writeFrame(ctx context.Context, h frame.Header, p []byte) error {
-	return c.send(ctx, h, p, false)
+	return c.send(ctx, h, p, nil, false)
+}
+
+// WriteFrameParts sends one fragment of a followed by b, for the
+// frame.MessageWriter: its buffer and the write that overflowed it.
+func (w *messageWriter) WriteFrameParts(h frame.Header, a, b []byte) error {
+	return w.c.send(w.ctx, h, a, b, false)
 }
 
 // send writes one frame under the frame lock: h with payload p, or, if
 // encoded is set, p as a frame already encoded for this connection.
-func (c *Conn) send(ctx context.Context, h frame.Header, p []byte, encoded bool) error {
+func (c *Conn) send(ctx context.Context, h frame.Header, p, p2 []byte, encoded bool) error {
 	if err := c.acquire(ctx, c.frameSem); err != nil {
 		return err
 	}
@@ -234,7 +241,7 @@ func (c *Conn) send(ctx context.Context, h frame.Header, p []byte, encoded bool)
 	if encoded {
 		err = c.fw.WriteEncoded(p)
 	} else {
-		err = c.fw.WriteFrame(h, p)
+		err = c.fw.WriteFrameParts(h, p, p2)
 	}
 	c.unwatch(stop, false)
 	if err != nil {

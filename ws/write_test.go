@@ -18,8 +18,9 @@ import (
 
 // TestWriteFrames checks the frames Write and Writer put on the wire
 // (RFC 6455 §5.2, §5.4): Write sends one frame, Writer fragments of at
-// most WriteBufferSize bytes that continue the first frame's opcode, and
-// a client masks every frame (§5.3).
+// most WriteBufferSize bytes, or that and the rest of one larger write,
+// that continue the first frame's opcode, and a client masks every frame
+// (§5.3).
 func TestWriteFrames(t *testing.T) {
 	t.Parallel()
 	msg := binaryOfSize(1000)
@@ -35,9 +36,11 @@ func TestWriteFrames(t *testing.T) {
 		{"Writer one small write", []int{10}, 10, []int{10}},
 		{"Writer exactly one buffer", []int{64}, 64, []int{64}},
 		{"Writer one buffer and a byte", []int{64, 1}, 65, []int{64, 1}},
-		{"Writer one large write", []int{1000}, 1000, append(repeat(64, 15), 40)},
+		// A write too large for the buffer goes out with it as one
+		// fragment; Close then ends the message with an empty one.
+		{"Writer one large write", []int{1000}, 1000, []int{1000, 0}},
 		{"Writer byte by byte", repeat(1, 130), 130, []int{64, 64, 2}},
-		{"Writer mixed writes", []int{1, 63, 64, 65, 200, 7}, 400, append(repeat(64, 6), 16)},
+		{"Writer mixed writes", []int{1, 63, 64, 65, 200, 7}, 400, []int{64, 129, 200, 7}},
 	}
 	for _, client := range []bool{false, true} {
 		for _, tc := range tests {
@@ -185,7 +188,9 @@ func TestConcurrentWrites(t *testing.T) {
 			open = append(open[:0], f.payload...)
 		case opContinuation:
 			require.True(t, inMessage, "continuation with no message open")
-			require.LessOrEqual(t, len(f.payload), 64, "Writer fragment larger than WriteBufferSize")
+			// Writes are at most 90 bytes: a fragment holds the 64-byte
+			// buffer and at most the rest of one write larger than it.
+			require.LessOrEqual(t, len(f.payload), 64+90, "Writer fragment larger than the buffer and one write")
 			open = append(open, f.payload...)
 		default:
 			require.Fail(t, "unexpected frame", "%v", f)
@@ -403,12 +408,15 @@ func TestWriterCancel(t *testing.T) {
 		require.NoError(t, err)
 		done := make(chan error, 1)
 		go func() {
-			_, err := w.Write(binaryOfSize(200)) // three full fragments
+			_, err := w.Write(binaryOfSize(200)) // one fragment: larger than the buffer
+			if err == nil {
+				_, err = w.Write(binaryOfSize(200))
+			}
 			done <- err
 		}()
 		// The peer reads the first fragment, then stops.
 		f := peer.next(t)
-		assert.Equal(t, rawFrame{op: opBinary, payload: binaryOfSize(200)[:64]}, f)
+		assert.Equal(t, rawFrame{op: opBinary, payload: binaryOfSize(200)}, f)
 		synctest.Wait()
 		require.Empty(t, done)
 		cancel()

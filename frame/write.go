@@ -30,6 +30,8 @@ type Writer struct {
 	bufs   net.Buffers
 	rng    *rand.ChaCha8
 	broken bool
+	box    *[]byte // the pooled buffer, while frames are held in it
+	held   int     // bytes of whole frames WriteFrameHeld kept in the buffer
 }
 
 // writeBufs pools buffers of DefaultBufferSize. A Writer holds one only
@@ -51,6 +53,7 @@ func (fw *Writer) Reset(w io.Writer, mask bool, size int) {
 	if cap(fw.buf) != size {
 		fw.buf = nil
 	}
+	fw.release()
 	fw.w, fw.mask, fw.size, fw.broken = w, mask, size, false
 }
 
@@ -71,23 +74,107 @@ func (fw *Writer) WriteFrame(h Header, payload []byte) error {
 // together first: a MessageWriter sends its buffered bytes and a large
 // write as one frame this way.
 func (fw *Writer) WriteFrameParts(h Header, a, b []byte) error {
+	return fw.writeParts(h, a, b, false)
+}
+
+// WriteFrameHeld is WriteFrameParts, except that a frame that fits in
+// what is left of the buffer is kept there rather than written. Held
+// frames go out, in order, with the next frame that is written, or with
+// Flush: a server answering several pipelined messages sends its replies
+// in one write. Held reports what waits.
+func (fw *Writer) WriteFrameHeld(h Header, a, b []byte) error {
+	return fw.writeParts(h, a, b, true)
+}
+
+// Held returns the bytes of the frames WriteFrameHeld kept.
+func (fw *Writer) Held() int { return fw.held }
+
+// Flush writes the frames WriteFrameHeld kept. If it fails, they are lost
+// and the stream is broken.
+func (fw *Writer) Flush() error {
+	if fw.held == 0 {
+		return nil
+	}
 	if fw.broken {
 		return errBroken
 	}
+	n, err := fw.w.Write(fw.buffer())
+	if err != nil || n < fw.held {
+		fw.broken = true
+		if err == nil {
+			err = io.ErrShortWrite
+		}
+	}
+	fw.release()
+	return err
+}
+
+func (fw *Writer) writeParts(h Header, a, b []byte, hold bool) error {
+	if fw.broken {
+		return errBroken
+	}
+	buf := fw.buffer()
+	if fw.held > 0 && cap(buf)-len(buf) < MaxHeaderSize {
+		// No room for another header: send what is held first.
+		if err := fw.Flush(); err != nil {
+			return err
+		}
+		buf = fw.buffer()
+	}
+	if hold && MaxHeaderSize+len(a)+len(b) <= cap(buf)-len(buf) {
+		fw.held = len(fw.appendFrame(buf, h, a, b))
+		return nil
+	}
+	had := fw.held > 0
+	err := fw.writeFrame(h, a, b, buf)
+	if err != nil && had {
+		fw.broken = true // the held frames were lost
+	}
+	fw.release()
+	return err
+}
+
+// buffer returns the buffer with the held frames in it.
+func (fw *Writer) buffer() []byte {
 	if fw.size != DefaultBufferSize {
 		if fw.buf == nil {
 			fw.buf = make([]byte, 0, fw.size)
 		}
-		return fw.writeFrame(h, a, b, fw.buf[:0])
+		return fw.buf[:fw.held]
 	}
-	box := writeBufs.Get().(*[]byte)
-	err := fw.writeFrame(h, a, b, (*box)[:0])
-	writeBufs.Put(box)
-	return err
+	if fw.box == nil {
+		fw.box = writeBufs.Get().(*[]byte)
+	}
+	return (*fw.box)[:fw.held]
 }
 
-// writeFrame is WriteFrameParts with buf, an empty buffer of fw.size
-// bytes.
+// release empties the buffer and, if it is the pool's, gives it back.
+func (fw *Writer) release() {
+	fw.held = 0
+	if fw.box != nil {
+		writeBufs.Put(fw.box)
+		fw.box = nil
+	}
+}
+
+// appendFrame appends the frame, masked if fw masks, to buf.
+func (fw *Writer) appendFrame(buf []byte, h Header, a, b []byte) []byte {
+	h.Length = int64(len(a) + len(b))
+	h.Masked = fw.mask
+	if fw.mask {
+		fw.newKey(&h.Mask)
+	}
+	buf = AppendHeader(buf, h)
+	start := len(buf)
+	buf = append(append(buf, a...), b...)
+	if fw.mask {
+		Mask(h.Mask, 0, buf[start:])
+	}
+	return buf
+}
+
+// writeFrame writes buf, held frames or none, and then the frame; buf's
+// capacity is fw.size.
 func (fw *Writer) writeFrame(h Header, a, b []byte, buf []byte) error {
 	h.Length = int64(len(a) + len(b))
 	h.Masked = fw.mask
@@ -284,6 +371,9 @@ type PartsWriter interface {
 func (fw *Writer) WriteEncoded(b []byte) error {
 	if fw.broken {
 		return errBroken
+	}
+	if err := fw.Flush(); err != nil {
+		return err
 	}
 	return fw.write(b, 0)
 }

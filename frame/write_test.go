@@ -1,6 +1,7 @@
 package frame_test
 
 import (
+	"bufio"
 	"bytes"
 	"errors"
 	"fmt"
@@ -537,3 +538,72 @@ func TestWriterWriteEncoded(t *testing.T) {
 	assert.Error(t, fw.WriteFrame(frame.Header{Fin: true, Opcode: frame.OpText}, nil))
 	assert.Equal(t, 3, w.out.Len())
 }
+
+// countingWriter records each Write as one chunk.
+type countingWriter struct{ chunks [][]byte }
+
+func (w *countingWriter) Write(p []byte) (int, error) {
+	w.chunks = append(w.chunks, bytes.Clone(p))
+	return len(p), nil
+}
+
+// TestWriterHeld checks that held frames wait in the buffer and go out,
+// in order, in the same write as the next frame written, or on Flush.
+func TestWriterHeld(t *testing.T) {
+	for _, mask := range []bool{false, true} {
+		t.Run(fmt.Sprintf("mask=%v", mask), func(t *testing.T) {
+			var out countingWriter
+			var fw frame.Writer
+			fw.Reset(&out, mask, 0)
+			h := frame.Header{Fin: true, Opcode: frame.OpText}
+			for i := range 3 {
+				require.NoError(t, fw.WriteFrameHeld(h, []byte(fmt.Sprintf("held %d", i)), nil))
+			}
+			require.Zero(t, len(out.chunks), "held frames are not written")
+			assert.Positive(t, fw.Held())
+			require.NoError(t, fw.WriteFrameParts(h, []byte("now"), []byte("!")))
+			require.Equal(t, 1, len(out.chunks), "the held frames go out with the next one, in one write")
+			assert.Zero(t, fw.Held())
+
+			// A frame too large to hold goes out at once, after those held.
+			require.NoError(t, fw.WriteFrameHeld(h, []byte("small"), nil))
+			require.NoError(t, fw.WriteFrameHeld(h, make([]byte, frame.DefaultBufferSize), nil))
+			assert.Zero(t, fw.Held())
+			n := len(out.chunks)
+			require.NoError(t, fw.WriteFrameHeld(h, []byte("last"), nil))
+			require.Equal(t, n, len(out.chunks))
+			require.NoError(t, fw.Flush())
+			require.Equal(t, n+1, len(out.chunks))
+			require.NoError(t, fw.Flush(), "nothing held: nothing to do")
+			require.Equal(t, n+1, len(out.chunks))
+
+			// Read back: every frame whole, in order.
+			var mr frame.MessageReader
+			mr.Server = mask // a masking writer is a client's
+			mr.Reset(bufio.NewReader(bytes.NewReader(bytes.Join(out.chunks, nil))))
+			want := []string{"held 0", "held 1", "held 2", "now!", "small", string(make([]byte, frame.DefaultBufferSize)), "last"}
+			for _, w := range want {
+				_, err := mr.Next()
+				require.NoError(t, err)
+				got, err := io.ReadAll(&mr)
+				require.NoError(t, err)
+				assert.Equal(t, w, string(got))
+			}
+		})
+	}
+}
+
+// TestWriterHeldFailure checks that a failed write of held frames breaks
+// the stream: they were already reported written.
+func TestWriterHeldFailure(t *testing.T) {
+	var fw frame.Writer
+	fw.Reset(failingWriter{}, false, 0)
+	h := frame.Header{Fin: true, Opcode: frame.OpBinary}
+	require.NoError(t, fw.WriteFrameHeld(h, []byte("kept"), nil))
+	require.Error(t, fw.Flush())
+	assert.True(t, fw.Broken())
+}
+
+type failingWriter struct{}
+
+func (failingWriter) Write([]byte) (int, error) { return 0, io.ErrClosedPipe }

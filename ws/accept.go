@@ -65,11 +65,13 @@ func Accept(w http.ResponseWriter, r *http.Request, opts *AcceptOptions) (*Conn,
 	if err != nil {
 		return nil, err
 	}
+	br, fl := rebuffer(res.Reader, res.Conn, o.ReadBufferSize)
 	return NewConn(res.Conn, &ConnOptions{
 		Config:      o.Config,
 		Subprotocol: res.Subprotocol,
-		Reader:      rebuffer(res.Reader, res.Conn, o.ReadBufferSize),
+		Reader:      br,
 		Extensions:  res.Extensions,
+		flusher:     fl,
 	}), nil
 }
 
@@ -77,14 +79,18 @@ func Accept(w http.ResponseWriter, r *http.Request, opts *AcceptOptions) (*Conn,
 // over whatever the handshake's reader had buffered. The handshake's reader
 // may sit on layers (net/http's connection reader, a header size limit)
 // that would cost on every read for the life of the connection.
-func rebuffer(br *bufio.Reader, conn net.Conn, size int) *bufio.Reader {
+//
+// The reader reads through a readFlusher, which sends the replies a Conn
+// holds back while more of the peer's messages wait (see Conn.send)
+// before it waits for more.
+func rebuffer(br *bufio.Reader, conn net.Conn, size int) (*bufio.Reader, *readFlusher) {
 	if size <= 0 {
 		size = DefaultBufferSize
 	}
-	n := br.Buffered()
-	if n == 0 {
-		return bufio.NewReaderSize(conn, size)
+	fl := &readFlusher{r: conn}
+	if n := br.Buffered(); n > 0 {
+		early, _ := br.Peek(n)
+		fl.r = io.MultiReader(bytes.NewReader(bytes.Clone(early)), conn)
 	}
-	early, _ := br.Peek(n)
-	return bufio.NewReaderSize(io.MultiReader(bytes.NewReader(bytes.Clone(early)), conn), size)
+	return bufio.NewReaderSize(fl, size), fl
 }

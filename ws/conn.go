@@ -103,6 +103,8 @@ type ConnOptions struct {
 	// (within Config.Compression); an entry this package cannot honour is
 	// ignored, so the peer's compressed messages then fail the connection.
 	Extensions []handshake.Extension
+
+	flusher *readFlusher // what Reader reads through, if Accept or Dial made it
 }
 
 // A Conn is a WebSocket connection past its opening handshake.
@@ -162,6 +164,14 @@ type Conn struct {
 	pongN     int
 	pongDue   atomic.Bool // a pong waits in pong[:pongN], under pongMu
 	pongMu    sync.Mutex
+
+	// Replies held back while more of the peer's messages wait to be read
+	// (see send); only with a reader that goes through flusher.
+	flusher    *readFlusher
+	moreIn     atomic.Bool // the reader holds input past the last message
+	heldOut    atomic.Bool // frames wait in fw's buffer
+	flushTimer *time.Timer // under frameSem
+	flushArmed atomic.Bool
 
 	// Closing.
 	closeMu    sync.Mutex
@@ -232,9 +242,13 @@ func NewConn(rwc io.ReadWriteCloser, opts *ConnOptions) *Conn {
 		closed:     make(chan struct{}),
 	}
 	c.dl, _ = rwc.(deadliner)
-	c.br = o.Reader
+	c.br, c.flusher = o.Reader, o.flusher
 	if c.br == nil {
-		c.br = bufio.NewReaderSize(rwc, cfg.ReadBufferSize)
+		c.flusher = &readFlusher{r: rwc}
+		c.br = bufio.NewReaderSize(c.flusher, cfg.ReadBufferSize)
+	}
+	if c.flusher != nil {
+		c.flusher.c = c
 	}
 	c.limit.Store(cfg.ReadLimit)
 	c.mr = frame.MessageReader{
@@ -365,6 +379,7 @@ func ctxErr(ctx context.Context, err error) error {
 func (c *Conn) CloseNow() error {
 	err := errClosed
 	c.closeOnce.Do(func() {
+		c.flushBeforeClose()
 		close(c.closed)
 		err = c.rwc.Close()
 		c.stopKeepalive()

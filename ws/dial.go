@@ -73,11 +73,13 @@ func Dial(ctx context.Context, url string, opts *DialOptions) (*Conn, *http.Resp
 		res.Conn.Close()
 		return nil, resp, &handshake.Error{Reason: err.Error()}
 	}
+	br, fl := rebuffer(res.Reader, res.Conn, o.ReadBufferSize)
 	return NewConn(res.Conn, &ConnOptions{
 		Config:      o.Config,
 		Client:      true,
 		Subprotocol: res.Subprotocol,
-		Reader:      rebuffer(res.Reader, res.Conn, o.ReadBufferSize),
+		Reader:      br,
 		Extensions:  res.Extensions,
+		flusher:     fl,
 	}), resp, nil
 }

@@ -84,6 +84,7 @@ func (c *Conn) readWhole() (MessageType, []byte, error) {
 					return 0, nil, errInvalidUTF8
 				}
 				c.stats.read(len(p), io.EOF)
+				c.messageEnd()
 			}
 			return c.partType, p, nil
 		}
@@ -182,6 +183,9 @@ func (c *Conn) readPayload(p []byte) (int, error) {
 		}
 	}
 	c.stats.read(n, err)
+	if err == io.EOF {
+		c.messageEnd()
+	}
 	return n, err
 }
 

@@ -238,15 +238,19 @@ func (c *Conn) send(ctx context.Context, h frame.Header, p, p2 []byte, encoded b
 	}
 	stop := c.watch(ctx, false)
 	var err error
-	if encoded {
+	switch {
+	case encoded:
 		err = c.fw.WriteEncoded(p)
-	} else {
+	case c.holding(h):
+		err = c.fw.WriteFrameHeld(h, p, p2) // see coalesce.go
+	default:
 		err = c.fw.WriteFrameParts(h, p, p2)
 	}
 	c.unwatch(stop, false)
 	if err != nil {
 		return c.writeFailed(ctx, err)
 	}
+	c.noteHeld()
 	c.stats.sentFrame(h.Opcode, p)
 	return nil
 }
@@ -331,6 +335,7 @@ func (c *Conn) flushPong(ctx context.Context) bool {
 	err := c.fw.WriteFrame(frame.Header{Fin: true, Opcode: frame.OpPong}, c.pongOut[:n])
 	c.unwatch(stop, false)
 	if err == nil {
+		c.noteHeld() // the pong carried any held frames out
 		return true
 	}
 	if ctxErr(ctx, err) == nil || c.fw.Broken() || c.isClosed() {

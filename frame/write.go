@@ -279,9 +279,12 @@ func (mw *MessageWriter) Reset(w FrameWriter, op Opcode, rsv byte, buf []byte) {
 }
 
 // Write buffers p, sending the buffer as a frame when it is full. When
-// what overflows the buffer would not fit in it either, it goes out at
-// once with the full buffer as one frame: a large write costs one frame
-// (and, to a Writer, one vectored write), not one per buffer.
+// what overflows the buffer would not fit in it either, all of it but a
+// last buffer-full goes out at once with the full buffer as one frame: a
+// large write costs one frame (and, to a Writer, one vectored write), not
+// one per buffer. The buffer-full kept back makes the last frame, which
+// Close sends, carry data: a reader that stops after the message's last
+// byte has then seen its end.
 func (mw *MessageWriter) Write(p []byte) (int, error) {
 	if mw.closed {
 		return 0, errWriterClosed
@@ -300,10 +303,11 @@ func (mw *MessageWriter) Write(p []byte) (int, error) {
 		mw.buf = append(mw.buf[:0], rest...)
 		return len(p), nil
 	}
-	if err := mw.sendParts(mw.buf, rest, false); err != nil {
+	keep := len(rest) - cap(mw.buf)
+	if err := mw.sendParts(mw.buf, rest[:keep], false); err != nil {
 		return 0, err
 	}
-	mw.buf = mw.buf[:0]
+	mw.buf = append(mw.buf[:0], rest[keep:]...)
 	return len(p), nil
 }
 

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"sync/atomic"
 	"testing"
@@ -113,4 +114,28 @@ func TestHeldReplyLeavesBeforeCloseNow(t *testing.T) {
 	f := recv(t, frames)
 	require.NoError(t, f.err)
 	assert.Equal(t, "0"+string(bytes.Repeat([]byte("!"), 100)), string(f.payload))
+}
+
+// TestCloseAfterReadingExactPayload reads an echoed message that was
+// written in one large Write, stopping at its last byte without reading
+// its end, and then closes: the closing handshake must complete, which it
+// cannot if the message ended with a frame the reader never reached.
+func TestCloseAfterReadingExactPayload(t *testing.T) {
+	checkGoroutines(t)
+	srv, errs := serve(t, nil, streamingEcho)
+	c := dial(t, srv, &ws.DialOptions{Config: ws.Config{Compression: ws.CompressionDisabled}})
+	msg := binaryOfSize(16 << 10)
+	w, err := c.Writer(t.Context(), ws.MessageBinary)
+	require.NoError(t, err)
+	_, err = w.Write(msg)
+	require.NoError(t, err)
+	require.NoError(t, w.Close())
+	_, r, err := c.Reader(t.Context())
+	require.NoError(t, err)
+	got := make([]byte, len(msg))
+	_, err = io.ReadFull(r, got)
+	require.NoError(t, err)
+	assert.Equal(t, msg, got)
+	require.NoError(t, c.Close(ws.StatusNormalClosure, ""))
+	assert.Equal(t, ws.StatusNormalClosure, ws.CloseStatus(recv(t, errs)))
 }

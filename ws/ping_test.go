@@ -100,14 +100,14 @@ func TestPongBetweenOurFragments(t *testing.T) {
 		assert.Equal(t, rawFrame{fin: true, op: opPong, payload: []byte("mid!")}, f)
 
 		// The buffer fills, and the rest of the write does not fit in it:
-		// both go out as one fragment, and Close ends the message with
-		// an empty one.
+		// both go out as one fragment but for a last buffer-full, which
+		// Close sends.
 		_, err = w.Write(msg[100:])
 		require.NoError(t, err)
 		require.NoError(t, w.Close())
 		for _, want := range []rawFrame{
-			{op: opContinuation, payload: msg[64:]},
-			{fin: true, op: opContinuation, payload: []byte{}},
+			{op: opContinuation, payload: msg[64:136]},
+			{fin: true, op: opContinuation, payload: msg[136:]},
 		} {
 			f = recv(t, frames)
 			require.NoError(t, f.err)

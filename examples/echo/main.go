@@ -54,10 +54,20 @@ func main() {
 	srv := &http.Server{
 		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			conns.Add(1) // before the hijack, while Shutdown still waits for us
-			defer conns.Done()
-			if c, err := ws.Accept(w, r, opts); err == nil {
-				echo(r.Context(), c)
+			c, err := ws.Accept(w, r, opts)
+			if err != nil {
+				conns.Done()
+				return
 			}
+			// The Conn outlives the handler: serving it on a goroutine of
+			// its own lets net/http release what it keeps per request
+			// (its goroutine and buffers, about 8 KiB) for as long as the
+			// connection lives. ctx, not r.Context(), which ends with
+			// the handler.
+			go func() {
+				defer conns.Done()
+				echo(ctx, c)
+			}()
 		}),
 		BaseContext:       func(net.Listener) context.Context { return ctx },
 		ReadHeaderTimeout: 10 * time.Second,

@@ -28,11 +28,18 @@ const flushDelay = time.Millisecond
 // readFlusher is the source of a Conn's read buffer. Before it reads from
 // the transport, which may wait for the peer, it sends what is held.
 type readFlusher struct {
-	c *Conn
-	r io.Reader
+	c      *Conn
+	r      io.Reader
+	pre    []byte // read before r: what a parked reader held (idle.go)
+	preBuf [idleBufferSize]byte
 }
 
 func (f *readFlusher) Read(p []byte) (int, error) {
+	if len(f.pre) > 0 {
+		n := copy(p, f.pre)
+		f.pre = f.pre[n:]
+		return n, nil
+	}
 	if c := f.c; c != nil {
 		c.moreIn.Store(false)
 		if c.heldOut.Load() {
@@ -57,7 +64,8 @@ func (f *readFlusher) Read(p []byte) (int, error) {
 // more input waits in its buffer: then replies may be held.
 func (c *Conn) messageEnd() {
 	if c.flusher != nil {
-		c.moreIn.Store(c.br.Buffered() > 0)
+		c.moreIn.Store(c.br.Buffered() > 0 || len(c.flusher.pre) > 0)
+		c.parkable = c.parkOK
 	}
 }
 
@@ -112,19 +120,23 @@ func (c *Conn) flushHeld(ctx context.Context) {
 }
 
 // flushBeforeClose sends held frames before CloseNow closes the
-// transport: Write reported them written. It gives up at once if a writer
-// holds the frame lock, and after a moment if the peer does not read.
+// transport: Write reported them written. A write in progress (the timer's
+// flush, or another frame that carries them) is given the same moment to
+// finish, and the peer a moment to take them.
 func (c *Conn) flushBeforeClose() {
 	if !c.heldOut.Load() || c.dl == nil {
 		return
 	}
+	const grace = 100 * time.Millisecond
+	c.dl.SetWriteDeadline(time.Now().Add(grace))
+	t := time.NewTimer(grace)
+	defer t.Stop()
 	select {
 	case c.frameSem <- struct{}{}:
-	default:
+	case <-t.C:
 		return
 	}
 	if c.fw.Held() > 0 && !c.fw.Broken() {
-		c.dl.SetWriteDeadline(time.Now().Add(100 * time.Millisecond))
 		c.fw.Flush()
 	}
 	c.heldOut.Store(false)

@@ -110,14 +110,23 @@ func TestReadFailsConnection(t *testing.T) {
 					tc.setup(c)
 				}
 				msgs := readLoop(t, c)
-				for _, f := range tc.frames {
-					if tc.client || tc.raw {
-						peer.send(t, []byte(f))
-					} else {
-						peer.send(t, clientFrame(f))
+				// The Conn may stop reading as soon as it has seen the
+				// violation, and a pipe's write waits for the reader, so
+				// the frames are written on the side and may fail.
+				sent := make(chan struct{})
+				go func() {
+					defer close(sent)
+					for _, f := range tc.frames {
+						if !tc.client && !tc.raw {
+							f = string(clientFrame(f))
+						}
+						if _, err := peer.Write([]byte(f)); err != nil {
+							return
+						}
 					}
-				}
+				}()
 				peer.requireClose(t, tc.want)
+				<-sent
 				m := recv(t, msgs)
 				var pe *frame.ProtocolError
 				require.ErrorAs(t, m.err, &pe)

@@ -248,6 +248,7 @@ func (c *Conn) send(ctx context.Context, h frame.Header, p, p2 []byte, encoded b
 	}
 	c.unwatch(stop, false)
 	if err != nil {
+		c.heldOut.Store(false) // sent with the frame, or lost with the stream
 		return c.writeFailed(ctx, err)
 	}
 	c.noteHeld()
@@ -334,8 +335,8 @@ func (c *Conn) flushPong(ctx context.Context) bool {
 	stop := c.watch(ctx, false)
 	err := c.fw.WriteFrame(frame.Header{Fin: true, Opcode: frame.OpPong}, c.pongOut[:n])
 	c.unwatch(stop, false)
+	c.noteHeld() // the pong carried any held frames out, or they were lost
 	if err == nil {
-		c.noteHeld() // the pong carried any held frames out
 		return true
 	}
 	if ctxErr(ctx, err) == nil || c.fw.Broken() || c.isClosed() {

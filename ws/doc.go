@@ -51,6 +51,17 @@
 // [Conn.Compressed] reports whether the handshake agreed it. The read
 // limit applies to the decompressed size.
 //
+// # Batching
+//
+// A peer that sends several messages without waiting for replies (a
+// pipelining client) gets its replies in as few writes as possible: while
+// more of its messages wait in the read buffer, a finished short message is
+// held in the write buffer, and everything held leaves together when the
+// reader runs out of input, with the next frame, at Close or CloseNow, or
+// after at most a millisecond. A peer that waits for each reply is answered
+// at once. Between messages a connection holds only a 128-byte read buffer
+// and no write buffer.
+//
 // # Control frames
 //
 // Pings are answered with pongs carrying the same payload (§5.5.2); only

@@ -25,6 +25,12 @@ var (
 // Write returns ctx.Err() and the connection stays usable. If part of the
 // frame had already been written, the peer can never make sense of the
 // stream again: Write closes the connection and says so in its error.
+//
+// While more of the peer's messages wait unread in the connection's
+// buffer, a short message may be held back briefly, to go out in one
+// write with the replies to those messages: it leaves when the reader
+// runs out of input, with the next frame written, at Close or CloseNow,
+// and at the latest after a millisecond.
 func (c *Conn) Write(ctx context.Context, typ MessageType, p []byte) error {
 	op, ok := typ.opcode()
 	if !ok {

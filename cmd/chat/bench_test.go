@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -174,10 +175,14 @@ func benchmarkThroughput(b *testing.B, brokers []Broker) {
 	const window = 300
 	inFlight := make(chan struct{}, window)
 	done := make(chan struct{})
+	var lost atomic.Bool
 	go func() {
 		defer close(done)
 		for i := range len(brokers) * b.N {
-			<-arrivals
+			if _, ok := nextArrival(arrivals); !ok {
+				lost.Store(true)
+				return
+			}
 			if i%len(brokers) == len(brokers)-1 {
 				<-inFlight
 			}
@@ -190,7 +195,11 @@ func benchmarkThroughput(b *testing.B, brokers []Broker) {
 	b.RunParallel(func(pb *testing.PB) {
 		i := 0
 		for pb.Next() {
-			inFlight <- struct{}{}
+			select {
+			case inFlight <- struct{}{}:
+			case <-done:
+				return // a message was lost: the benchmark fails below
+			}
 			if _, err := brokers[i%len(brokers)].Publish(context.Background(), benchData); err != nil {
 				b.Error(err)
 				return
@@ -199,6 +208,9 @@ func benchmarkThroughput(b *testing.B, brokers []Broker) {
 		}
 	})
 	<-done
+	if lost.Load() {
+		b.Fatalf("a published message reached no node within %v", arrivalTimeout)
+	}
 	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "msgs/s/node")
 }
 
@@ -212,10 +224,31 @@ func benchmarkLatency(b *testing.B, brokers []Broker) {
 			b.Fatal(err)
 		}
 		for range brokers {
-			lat = append(lat, (<-arrivals).Sub(t0))
+			t, ok := nextArrival(arrivals)
+			if !ok {
+				b.Fatalf("a published message reached no node within %v", arrivalTimeout)
+			}
+			lat = append(lat, t.Sub(t0))
 		}
 	}
 	slices.Sort(lat)
 	b.ReportMetric(float64(lat[len(lat)/2].Nanoseconds())/1e3, "p50-µs")
 	b.ReportMetric(float64(lat[len(lat)*99/100].Nanoseconds())/1e3, "p99-µs")
+}
+
+// arrivalTimeout bounds the wait for a published message to reach a node,
+// so that a lost one fails the benchmark instead of hanging it.
+const arrivalTimeout = 30 * time.Second
+
+// nextArrival returns the next arrival time, or false after
+// arrivalTimeout.
+func nextArrival(arrivals <-chan time.Time) (time.Time, bool) {
+	t := time.NewTimer(arrivalTimeout)
+	defer t.Stop()
+	select {
+	case at := <-arrivals:
+		return at, true
+	case <-t.C:
+		return time.Time{}, false
+	}
 }

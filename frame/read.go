@@ -111,11 +111,6 @@ func (m *MessageReader) Reset(br *bufio.Reader) {
 // Buffered returns the bufio.Reader that m reads from.
 func (m *MessageReader) Buffered() *bufio.Reader { return m.br }
 
-// Switch makes m read on from br, which must continue the same stream,
-// keeping m's state: a connection can wait for its next message on a
-// small buffer and read it with a large one.
-func (m *MessageReader) Switch(br *bufio.Reader) { m.br = br }
-
 // Next skips what is left of the current message and returns the header of
 // the first frame of the next one, whose Opcode is OpText or OpBinary and
 // whose Rsv says which extensions apply to the whole message. Control

@@ -92,9 +92,5 @@ func rebuffer(br *bufio.Reader, conn net.Conn, size int) (*bufio.Reader, *readFl
 		early, _ := br.Peek(n)
 		fl.r = io.MultiReader(bytes.NewReader(bytes.Clone(early)), conn)
 	}
-	if size == DefaultBufferSize {
-		// The Conn starts out waiting on the small buffer (idle.go).
-		size = idleBufferSize
-	}
 	return bufio.NewReaderSize(fl, size), fl
 }

@@ -28,18 +28,11 @@ const flushDelay = time.Millisecond
 // readFlusher is the source of a Conn's read buffer. Before it reads from
 // the transport, which may wait for the peer, it sends what is held.
 type readFlusher struct {
-	c      *Conn
-	r      io.Reader
-	pre    []byte // read before r: what a parked reader held (idle.go)
-	preBuf [idleBufferSize]byte
+	c *Conn
+	r io.Reader
 }
 
 func (f *readFlusher) Read(p []byte) (int, error) {
-	if len(f.pre) > 0 {
-		n := copy(p, f.pre)
-		f.pre = f.pre[n:]
-		return n, nil
-	}
 	if c := f.c; c != nil {
 		c.moreIn.Store(false)
 		if c.heldOut.Load() {
@@ -64,8 +57,7 @@ func (f *readFlusher) Read(p []byte) (int, error) {
 // more input waits in its buffer: then replies may be held.
 func (c *Conn) messageEnd() {
 	if c.flusher != nil {
-		c.moreIn.Store(c.br.Buffered() > 0 || len(c.flusher.pre) > 0)
-		c.parkable = c.parkOK
+		c.moreIn.Store(c.br.Buffered() > 0)
 	}
 }
 

@@ -173,11 +173,6 @@ type Conn struct {
 	flushTimer *time.Timer // under frameSem
 	flushArmed atomic.Bool
 
-	// Waiting for messages on a small buffer (idle.go), under readSem.
-	parkOK   bool          // the full buffer may go back to readBufs
-	parkable bool          // the last message was read to its end
-	idle     *bufio.Reader // the small buffer, once made
-
 	// Closing.
 	closeMu    sync.Mutex
 	closeSent  bool          // our close frame is out (under frameSem)
@@ -250,24 +245,10 @@ func NewConn(rwc io.ReadWriteCloser, opts *ConnOptions) *Conn {
 	c.br, c.flusher = o.Reader, o.flusher
 	if c.br == nil {
 		c.flusher = &readFlusher{r: rwc}
-		size := cfg.ReadBufferSize
-		if size == DefaultBufferSize {
-			size = idleBufferSize // see idle.go
-		}
-		c.br = bufio.NewReaderSize(c.flusher, size)
+		c.br = bufio.NewReaderSize(c.flusher, cfg.ReadBufferSize)
 	}
 	if c.flusher != nil {
 		c.flusher.c = c
-		if cfg.ReadBufferSize == DefaultBufferSize {
-			// The full buffer comes from readBufs when a message
-			// begins; until then the Conn waits on the small one.
-			c.parkOK = true
-			if c.br.Size() == idleBufferSize {
-				c.idle = c.br
-			} else {
-				c.parkable = true
-			}
-		}
 	}
 	c.limit.Store(cfg.ReadLimit)
 	c.mr = frame.MessageReader{

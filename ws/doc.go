@@ -59,8 +59,8 @@
 // held in the write buffer, and everything held leaves together when the
 // reader runs out of input, with the next frame, at Close or CloseNow, or
 // after at most a millisecond. A peer that waits for each reply is answered
-// at once. Between messages a connection holds only a 128-byte read buffer
-// and no write buffer.
+// at once. Between messages a connection holds its read buffer and no
+// write buffer.
 //
 // # Control frames
 //

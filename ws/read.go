@@ -142,12 +142,10 @@ func (c *Conn) next() (frame.Header, error) {
 		}
 	}
 	c.midRead, c.partial, c.zbox = false, nil, nil
-	c.park()
 	h, err := c.mr.Next()
 	if err != nil {
 		return h, err
 	}
-	c.unpark()
 	if c.infl != nil {
 		c.inflating = h.Rsv&frame.Rsv1 != 0
 		c.inflated, c.inLimit = 0, limit

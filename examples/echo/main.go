@@ -51,6 +51,9 @@ func main() {
 	}
 	opts := &ws.AcceptOptions{Config: ws.Config{ReadLimit: *limit, Compression: mode}}
 	var conns sync.WaitGroup
+	// live closes every connection with 1001 at shutdown, which
+	// http.Server.Shutdown cannot do for hijacked connections.
+	live := &ws.Group{Reason: "server shutting down"}
 	srv := &http.Server{
 		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			conns.Add(1) // before the hijack, while Shutdown still waits for us
@@ -59,14 +62,14 @@ func main() {
 				conns.Done()
 				return
 			}
+			live.Add(c)
 			// The Conn outlives the handler: serving it on a goroutine of
 			// its own lets net/http release what it keeps per request
 			// (its goroutine and buffers, about 8 KiB) for as long as the
-			// connection lives. ctx, not r.Context(), which ends with
-			// the handler.
+			// connection lives.
 			go func() {
 				defer conns.Done()
-				echo(ctx, c)
+				echo(c)
 			}()
 		}),
 		BaseContext:       func(net.Listener) context.Context { return ctx },
@@ -79,7 +82,9 @@ func main() {
 		<-ctx.Done()
 		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		shutdown <- srv.Shutdown(sctx)
+		err := srv.Shutdown(sctx)
+		live.Shutdown(sctx)
+		shutdown <- err
 	}()
 	fmt.Printf("echo: listening on ws://%s\n", ln.Addr())
 	if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
@@ -100,10 +105,13 @@ var compressionModes = map[string]ws.CompressionMode{
 }
 
 // echo streams each message back as it arrives, through one buffer, so
-// memory does not grow with message size. When ctx ends it closes the
-// connection with 1001.
-func echo(ctx context.Context, c *ws.Conn) {
+// memory does not grow with message size, until the connection closes. Its
+// context is never cancelled: a cancellable one costs every blocking call
+// a registration, and the connection's end (the peer's close, or the
+// Group's 1001 at shutdown) ends the loop anyway.
+func echo(c *ws.Conn) {
 	defer c.CloseNow()
+	ctx := context.Background()
 	buf := make([]byte, 32<<10)
 	for {
 		typ, r, err := c.Reader(ctx)
@@ -118,9 +126,6 @@ func echo(ctx context.Context, c *ws.Conn) {
 			err = w.Close()
 		}
 		if err != nil {
-			if ctx.Err() != nil {
-				c.Close(ws.StatusGoingAway, "server shutting down")
-			}
 			return
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"io"
 	"testing"
 
+	"github.com/ab7c482b/websocket/internal/autobahn"
 	"github.com/ab7c482b/websocket/ws"
 )
 
@@ -24,26 +25,7 @@ func sizeName(n int) string {
 }
 
 // streamingEcho echoes each message with Reader and Writer.
-func streamingEcho(ctx context.Context, c *ws.Conn) error {
-	buf := make([]byte, 32<<10)
-	for {
-		typ, r, err := c.Reader(ctx)
-		if err != nil {
-			return err
-		}
-		w, err := c.Writer(ctx, typ)
-		if err != nil {
-			return err
-		}
-		if _, err := io.CopyBuffer(w, r, buf); err != nil {
-			w.Close()
-			return err
-		}
-		if err := w.Close(); err != nil {
-			return err
-		}
-	}
-}
+var streamingEcho = autobahn.Echo
 
 // background runs h with a context that is never done, as the hot path
 // wants: a cancellable context costs each blocking call an allocation

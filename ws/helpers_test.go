@@ -143,26 +143,37 @@ type message struct {
 // is joined at cleanup, which closes c first in case it is still blocked.
 func readLoop(t *testing.T, c *ws.Conn) <-chan message {
 	t.Helper()
-	ch := make(chan message, 1024)
+	return pump(t, func() (message, bool) {
+		typ, p, err := c.Read(context.Background())
+		return message{typ, p, err}, err == nil
+	}, func() { c.CloseNow() })
+}
+
+// pump calls next on a new goroutine until it reports false, delivering
+// each result, the last included, up to 1024 ahead of the test. At cleanup
+// it stops delivering, calls unblock to end a blocked next, and joins the
+// goroutine.
+func pump[T any](t *testing.T, next func() (T, bool), unblock func()) <-chan T {
+	ch := make(chan T, 1024)
 	quit := make(chan struct{})
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
 		for {
-			typ, p, err := c.Read(context.Background())
+			v, more := next()
 			select {
-			case ch <- message{typ, p, err}:
+			case ch <- v:
 			case <-quit:
 				return
 			}
-			if err != nil {
+			if !more {
 				return
 			}
 		}
 	}()
 	t.Cleanup(func() {
 		close(quit)
-		c.CloseNow()
+		unblock()
 		<-done
 	})
 	return ch
@@ -247,30 +258,11 @@ func (p *rawPeer) requireClose(t *testing.T, want ws.StatusCode) {
 // the test. Joined at cleanup, which closes the peer first.
 func (p *rawPeer) frames(t *testing.T) <-chan rawFrame {
 	t.Helper()
-	ch := make(chan rawFrame, 1024)
-	quit := make(chan struct{})
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		for {
-			f, err := readRawFrame(p.br)
-			f.err = err
-			select {
-			case ch <- f:
-			case <-quit:
-				return
-			}
-			if err != nil {
-				return
-			}
-		}
-	}()
-	t.Cleanup(func() {
-		close(quit)
-		p.Close()
-		<-done
-	})
-	return ch
+	return pump(t, func() (rawFrame, bool) {
+		f, err := readRawFrame(p.br)
+		f.err = err
+		return f, err == nil
+	}, func() { p.Close() })
 }
 
 // Opcodes of RFC 6455 §5.2, as the raw peer sees them.

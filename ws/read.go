@@ -80,11 +80,9 @@ func (c *Conn) readWhole() (MessageType, []byte, error) {
 				if p, err = c.inflateWhole(p); err != nil {
 					return 0, nil, err
 				}
-				if c.text && (!c.utf8.Write(p) || !c.utf8.Done()) {
-					return 0, nil, errInvalidUTF8
+				if _, err := c.delivered(p, io.EOF); err != io.EOF {
+					return 0, nil, err
 				}
-				c.stats.read(len(p), io.EOF)
-				c.messageEnd()
 			}
 			return c.partType, p, nil
 		}
@@ -172,21 +170,27 @@ func (c *Conn) readPayload(p []byte) (int, error) {
 	} else {
 		n, err = c.mr.Read(p)
 	}
+	return c.delivered(p[:n], err)
+}
+
+// delivered checks and counts payload p on its way to the application;
+// err is the read's, io.EOF at the message's end.
+func (c *Conn) delivered(p []byte, err error) (int, error) {
 	if c.text {
 		// On failure report no bytes, so that an io.Copy of the message
 		// writes nothing that was part of the invalid text.
-		if n > 0 && !c.utf8.Write(p[:n]) {
+		if len(p) > 0 && !c.utf8.Write(p) {
 			return 0, errInvalidUTF8
 		}
 		if err == io.EOF && !c.utf8.Done() {
 			return 0, errInvalidUTF8
 		}
 	}
-	c.stats.read(n, err)
+	c.stats.read(len(p), err)
 	if err == io.EOF {
 		c.messageEnd()
 	}
-	return n, err
+	return len(p), err
 }
 
 // messageReader reads the payload of the message Reader returned.

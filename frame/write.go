@@ -31,7 +31,7 @@ type Writer struct {
 	rng    *rand.ChaCha8
 	broken bool
 	box    *[]byte // the pooled buffer, while frames are held in it
-	held   int     // bytes of whole frames WriteFrameHeld kept in the buffer
+	held   int     // bytes of whole frames Hold kept in the buffer
 }
 
 // writeBufs pools buffers of DefaultBufferSize. A Writer holds one only
@@ -74,22 +74,50 @@ func (fw *Writer) WriteFrame(h Header, payload []byte) error {
 // together first: a MessageWriter sends its buffered bytes and a large
 // write as one frame this way.
 func (fw *Writer) WriteFrameParts(h Header, a, b []byte) error {
-	return fw.writeParts(h, a, b, false)
+	if fw.broken {
+		return errBroken
+	}
+	buf := fw.buffer()
+	if fw.held > 0 && cap(buf)-len(buf) < MaxHeaderSize {
+		// No room for another header: send what is held first.
+		if err := fw.Flush(); err != nil {
+			return err
+		}
+		buf = fw.buffer()
+	}
+	had := fw.held > 0
+	err := fw.writeFrame(h, a, b, buf)
+	if err != nil && had {
+		fw.broken = true // the held frames were lost
+	}
+	fw.release()
+	return err
 }
 
-// WriteFrameHeld is WriteFrameParts, except that a frame that fits in
-// what is left of the buffer is kept there rather than written. Held
-// frames go out, in order, with the next frame that is written, or with
-// Flush: a server answering several pipelined messages sends its replies
-// in one write. Held reports what waits.
-func (fw *Writer) WriteFrameHeld(h Header, a, b []byte) error {
-	return fw.writeParts(h, a, b, true)
+// Hold keeps the frame WriteFrameParts would write in the buffer, after
+// any held before, if it fits in what is left, and reports whether it
+// did; it never writes. Held frames go out, in order, with the next frame
+// that is written, or with Flush: a server answering several pipelined
+// messages sends its replies in one write. Held reports what waits.
+func (fw *Writer) Hold(h Header, a, b []byte) bool {
+	if fw.broken {
+		return false
+	}
+	buf := fw.buffer()
+	if MaxHeaderSize+len(a)+len(b) > cap(buf)-len(buf) {
+		if fw.held == 0 {
+			fw.release()
+		}
+		return false
+	}
+	fw.held = len(fw.appendFrame(buf, h, a, b))
+	return true
 }
 
-// Held returns the bytes of the frames WriteFrameHeld kept.
+// Held returns the bytes of the frames Hold kept.
 func (fw *Writer) Held() int { return fw.held }
 
-// Flush writes the frames WriteFrameHeld kept. If it fails, they are lost
+// Flush writes the frames Hold kept. If it fails, they are lost
 // and the stream is broken.
 func (fw *Writer) Flush() error {
 	if fw.held == 0 {
@@ -104,31 +132,6 @@ func (fw *Writer) Flush() error {
 		if err == nil {
 			err = io.ErrShortWrite
 		}
-	}
-	fw.release()
-	return err
-}
-
-func (fw *Writer) writeParts(h Header, a, b []byte, hold bool) error {
-	if fw.broken {
-		return errBroken
-	}
-	buf := fw.buffer()
-	if fw.held > 0 && cap(buf)-len(buf) < MaxHeaderSize {
-		// No room for another header: send what is held first.
-		if err := fw.Flush(); err != nil {
-			return err
-		}
-		buf = fw.buffer()
-	}
-	if hold && MaxHeaderSize+len(a)+len(b) <= cap(buf)-len(buf) {
-		fw.held = len(fw.appendFrame(buf, h, a, b))
-		return nil
-	}
-	had := fw.held > 0
-	err := fw.writeFrame(h, a, b, buf)
-	if err != nil && had {
-		fw.broken = true // the held frames were lost
 	}
 	fw.release()
 	return err

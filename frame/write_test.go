@@ -557,7 +557,7 @@ func TestWriterHeld(t *testing.T) {
 			fw.Reset(&out, mask, 0)
 			h := frame.Header{Fin: true, Opcode: frame.OpText}
 			for i := range 3 {
-				require.NoError(t, fw.WriteFrameHeld(h, []byte(fmt.Sprintf("held %d", i)), nil))
+				require.True(t, fw.Hold(h, []byte(fmt.Sprintf("held %d", i)), nil))
 			}
 			require.Zero(t, len(out.chunks), "held frames are not written")
 			assert.Positive(t, fw.Held())
@@ -566,11 +566,13 @@ func TestWriterHeld(t *testing.T) {
 			assert.Zero(t, fw.Held())
 
 			// A frame too large to hold goes out at once, after those held.
-			require.NoError(t, fw.WriteFrameHeld(h, []byte("small"), nil))
-			require.NoError(t, fw.WriteFrameHeld(h, make([]byte, frame.DefaultBufferSize), nil))
+			require.True(t, fw.Hold(h, []byte("small"), nil))
+			big := make([]byte, frame.DefaultBufferSize)
+			require.False(t, fw.Hold(h, big, nil), "too large to hold")
+			require.NoError(t, fw.WriteFrameParts(h, big, nil))
 			assert.Zero(t, fw.Held())
 			n := len(out.chunks)
-			require.NoError(t, fw.WriteFrameHeld(h, []byte("last"), nil))
+			require.True(t, fw.Hold(h, []byte("last"), nil))
 			require.Equal(t, n, len(out.chunks))
 			require.NoError(t, fw.Flush())
 			require.Equal(t, n+1, len(out.chunks))
@@ -599,7 +601,7 @@ func TestWriterHeldFailure(t *testing.T) {
 	var fw frame.Writer
 	fw.Reset(failingWriter{}, false, 0)
 	h := frame.Header{Fin: true, Opcode: frame.OpBinary}
-	require.NoError(t, fw.WriteFrameHeld(h, []byte("kept"), nil))
+	require.True(t, fw.Hold(h, []byte("kept"), nil))
 	require.Error(t, fw.Flush())
 	assert.True(t, fw.Broken())
 }

@@ -16,7 +16,7 @@ import (
 // peer gains nothing from getting the first reply a few microseconds
 // before the rest. So while the reader holds more of the peer's input
 // after the message it last finished, a whole data message that fits in
-// the write buffer is held there (frame.Writer.WriteFrameHeld), and goes
+// the write buffer is held there (frame.Writer.Hold), and goes
 // out with the next frame that is written, or when the reader runs out of
 // input and is about to wait for more, or at the latest after
 // flushDelay. A peer that waits for each reply before sending the next

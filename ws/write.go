@@ -242,14 +242,17 @@ func (c *Conn) send(ctx context.Context, h frame.Header, p, p2 []byte, encoded b
 	if h.Opcode == frame.OpClose && !encoded {
 		c.closeSent = true
 	}
+	if !encoded && c.holding(h) && c.fw.Hold(h, p, p2) {
+		// Kept in the buffer, no write: nothing for ctx to interrupt
+		// (see coalesce.go).
+		c.noteHeld()
+		return nil
+	}
 	stop := c.watch(ctx, false)
 	var err error
-	switch {
-	case encoded:
+	if encoded {
 		err = c.fw.WriteEncoded(p)
-	case c.holding(h):
-		err = c.fw.WriteFrameHeld(h, p, p2) // see coalesce.go
-	default:
+	} else {
 		err = c.fw.WriteFrameParts(h, p, p2)
 	}
 	c.unwatch(stop, false)

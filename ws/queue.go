@@ -272,6 +272,12 @@ func (q *Queue) wakeLocked() {
 func (q *Queue) run() {
 	for {
 		q.mu.Lock()
+		if q.err == nil && q.c.isClosed() {
+			// connClosed found this goroutine running and left the
+			// stop to it: without this, a close that lands during the
+			// last write would leave Done open for ever.
+			q.stopLocked(errClosed, false)
+		}
 		if q.err != nil || q.head == len(q.items) {
 			q.running = false
 			stopped, closeConn := q.err != nil, q.closeConn
@@ -367,7 +373,8 @@ func (q *Queue) stopLocked(err error, closeConn bool) {
 }
 
 // connClosed stops the queue when its connection closes. A running
-// goroutine finds out from its write, and says why.
+// goroutine finds out from its write, and says why, or, if its write
+// succeeded before the close, from the check at the top of its loop.
 func (q *Queue) connClosed() {
 	q.mu.Lock()
 	defer q.mu.Unlock()

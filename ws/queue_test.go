@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"runtime"
+	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -214,6 +215,22 @@ func TestQueueConnClosed(t *testing.T) {
 			})
 		})
 	}
+	// The close lands while the queue's goroutine is inside its last
+	// write, which then succeeds: Done must still close.
+	t.Run("closed during the last write", func(t *testing.T) {
+		t.Parallel()
+		synctest.Test(t, func(t *testing.T) {
+			tr := &gateConn{entered: make(chan struct{}), release: make(chan struct{}), closed: make(chan struct{})}
+			c := ws.NewConn(tr, nil)
+			q := ws.NewQueue(c, nil)
+			require.NoError(t, q.Send(t.Context(), ws.MessageText, []byte("last")))
+			<-tr.entered
+			c.CloseNow()
+			close(tr.release)
+			<-q.Done() // a deadlock here fails the bubble
+			assert.ErrorIs(t, q.Err(), net.ErrClosed)
+		})
+	})
 	t.Run("closed first", func(t *testing.T) {
 		t.Parallel()
 		c, _ := pipe(t, nil)
@@ -321,4 +338,30 @@ func TestQueueIdleCostsNoGoroutine(t *testing.T) {
 	assert.NoError(t, q.Err(), "still open")
 	require.NoError(t, q.Send(t.Context(), ws.MessageText, []byte("y")))
 	assert.Equal(t, "y", string(recv(t, msgs).p))
+}
+
+// gateConn is a transport whose first Write waits, having said so on
+// entered, until release is closed, and then succeeds even if the
+// transport was closed meanwhile; Read waits for Close.
+type gateConn struct {
+	entered, release, closed chan struct{}
+	once, closeOnce          sync.Once
+}
+
+func (g *gateConn) Write(p []byte) (int, error) {
+	g.once.Do(func() {
+		close(g.entered)
+		<-g.release
+	})
+	return len(p), nil
+}
+
+func (g *gateConn) Read([]byte) (int, error) {
+	<-g.closed
+	return 0, io.EOF
+}
+
+func (g *gateConn) Close() error {
+	g.closeOnce.Do(func() { close(g.closed) })
+	return nil
 }

@@ -28,29 +28,36 @@ const flushDelay = time.Millisecond
 // readFlusher is the source of a Conn's read buffer. Before it reads from
 // the transport, which may wait for the peer, it sends what is held.
 type readFlusher struct {
-	c *Conn
-	r io.Reader
+	c    *Conn
+	r    io.Reader
+	full bool // the last read filled the buffer: more input may wait
 }
 
 func (f *readFlusher) Read(p []byte) (int, error) {
-	if c := f.c; c != nil {
-		c.moreIn.Store(false)
-		if c.heldOut.Load() {
-			select {
-			case c.frameSem <- struct{}{}:
-				ctx := c.readCtx
-				if ctx == nil {
-					ctx = context.Background()
-				}
-				c.flushHeld(ctx)
-				c.releaseFrame(ctx)
-			default:
-				// A writer holds the frame lock; its frame carries the
-				// held ones out, or the timer does.
-			}
-		}
+	f.flushHeld()
+	n, err := f.r.Read(p)
+	f.full = n == len(p)
+	return n, err
+}
+
+// flushHeld sends the held replies, unless a writer holds the frame lock:
+// its frame carries them out, or the timer does.
+func (f *readFlusher) flushHeld() {
+	c := f.c
+	if c == nil {
+		return
 	}
-	return f.r.Read(p)
+	c.moreIn.Store(false)
+	if !c.heldOut.Load() {
+		return
+	}
+	select {
+	case c.frameSem <- struct{}{}:
+		ctx := c.readerCtx()
+		c.flushHeld(ctx)
+		c.releaseFrame(ctx)
+	default:
+	}
 }
 
 // messageEnd records, when the reader has finished a message, whether

@@ -128,9 +128,9 @@ type Conn struct {
 	mr       frame.MessageReader
 	msg      messageReader
 	text     bool // the open message is text: validate its UTF-8
+	midRead  bool // partial holds a started message
 	utf8     frame.UTF8
 	partial  []byte // a message that a cancelled Read had begun
-	midRead  bool   // partial holds a started message
 	partType MessageType
 	limit    atomic.Int64
 	readErr  error // sticky: the connection can no longer be read
@@ -140,7 +140,6 @@ type Conn struct {
 
 	// Compression (RFC 7692); defl and infl are nil when not agreed.
 	infl      *inflater // under readSem
-	inflating bool      // the open message is compressed
 	inflated  int64     // its decompressed bytes so far
 	inLimit   int64     // its decompressed size limit, or 0
 	zbox      *[]byte   // the pooled buffer partial is in, if compressed
@@ -148,6 +147,7 @@ type Conn struct {
 	defl      *deflater // under writeSem
 	hold      []byte    // the start of a Writer's message, under writeSem
 	noDeflate atomic.Bool
+	inflating bool // the open message is compressed (under readSem)
 
 	// Writing. writeSem is held for a whole message, frameSem for one
 	// frame; control frames take only frameSem.
@@ -159,15 +159,15 @@ type Conn struct {
 	wbox      *[]byte // the pooled buffer wbuf is, during a Writer's message
 	writeWake chan struct{}
 	writeKill func()
-	pong      [frame.MaxControlPayload]byte // under pongMu
-	pongOut   [frame.MaxControlPayload]byte // under frameSem
+	pongs     *pongBufs // made by the first ping, under pongMu
 	pongN     int
-	pongDue   atomic.Bool // a pong waits in pong[:pongN], under pongMu
+	pongDue   atomic.Bool // a pong waits in pongs.due[:pongN], under pongMu
 	pongMu    sync.Mutex
 
 	// Replies held back while more of the peer's messages wait to be read
 	// (see send); only with a reader that goes through flusher.
 	flusher    *readFlusher
+	idle       *idler      // gives the read buffer back between messages, or nil
 	moreIn     atomic.Bool // the reader holds input past the last message
 	heldOut    atomic.Bool // frames wait in fw's buffer
 	flushTimer *time.Timer // under frameSem
@@ -191,6 +191,13 @@ type Conn struct {
 
 	stats   connStats  // see Stats
 	onClose closeHooks // run by CloseNow, for Groups and Queues
+}
+
+// pongBufs holds a pong's payload: due, the latest ping's (under pongMu),
+// and out, the one being sent (under frameSem). Most connections are never
+// pinged by their peer, so it is made only when one is.
+type pongBufs struct {
+	due, out [frame.MaxControlPayload]byte
 }
 
 type deadliner interface {
@@ -249,6 +256,7 @@ func NewConn(rwc io.ReadWriteCloser, opts *ConnOptions) *Conn {
 	}
 	if c.flusher != nil {
 		c.flusher.c = c
+		c.setupIdle(cfg.ReadBufferSize)
 	}
 	c.limit.Store(cfg.ReadLimit)
 	c.mr = frame.MessageReader{

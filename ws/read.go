@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"sync"
 
 	"github.com/ab7c482b/websocket/frame"
 )
@@ -140,6 +141,9 @@ func (c *Conn) next() (frame.Header, error) {
 		}
 	}
 	c.midRead, c.partial, c.zbox = false, nil, nil
+	if err := c.awaitInput(); err != nil {
+		return frame.Header{}, err
+	}
 	h, err := c.mr.Next()
 	if err != nil {
 		return h, err
@@ -226,6 +230,35 @@ func (r *messageReader) Read(p []byte) (int, error) {
 		err = c.readFailed(r.ctx, err)
 	}
 	return n, err
+}
+
+// copyBufs pools the buffers WriteTo copies through.
+var copyBufs = sync.Pool{New: func() any { return new([32 << 10]byte) }}
+
+// WriteTo writes the rest of the message's payload to w. It makes
+// io.Copy of a message copy through a pooled buffer, so an application
+// that relays or echoes messages holds no buffer of its own between them,
+// and allocates nothing per message.
+func (r *messageReader) WriteTo(w io.Writer) (int64, error) {
+	buf := copyBufs.Get().(*[32 << 10]byte)
+	defer copyBufs.Put(buf)
+	var total int64
+	for {
+		n, err := r.Read(buf[:])
+		if n > 0 {
+			m, werr := w.Write(buf[:n])
+			total += int64(m)
+			if werr != nil {
+				return total, werr
+			}
+		}
+		if err == io.EOF {
+			return total, nil
+		}
+		if err != nil {
+			return total, err
+		}
+	}
 }
 
 var errInflateInterrupted = errors.New("ws: reading a compressed message was interrupted")

@@ -1,6 +1,7 @@
 package ws_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -297,6 +298,51 @@ func TestReaderStreams(t *testing.T) {
 		require.NoError(t, <-done)
 	})
 }
+
+// TestReaderWriteTo copies messages with io.Copy, which goes through the
+// reader's WriteTo: the whole payload, or what is left of it after a
+// Read, arrives, and a failing destination stops the copy with its error.
+func TestReaderWriteTo(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		c, peer := pipe(t, nil)
+		want := textOfSize(100 << 10) // several of WriteTo's buffers
+		go func() {
+			peer.Write(clientFrame(wireFrame(0x82, want)))
+			peer.Write(clientFrame(wireFrame(0x82, want)))
+			peer.Write(clientFrame(wireFrame(0x82, want)))
+		}()
+		_, r, err := c.Reader(t.Context())
+		require.NoError(t, err)
+		var got bytes.Buffer
+		n, err := io.Copy(&got, r)
+		require.NoError(t, err)
+		assert.Equal(t, int64(len(want)), n)
+		assert.Equal(t, want, got.Bytes())
+
+		_, r, err = c.Reader(t.Context())
+		require.NoError(t, err)
+		head := make([]byte, 10)
+		_, err = io.ReadFull(r, head)
+		require.NoError(t, err)
+		got.Reset()
+		_, err = io.Copy(&got, r)
+		require.NoError(t, err)
+		assert.Equal(t, want, append(head, got.Bytes()...))
+
+		_, r, err = c.Reader(t.Context())
+		require.NoError(t, err)
+		errFull := errors.New("destination full")
+		n, err = io.Copy(failingWriter{errFull}, r)
+		assert.ErrorIs(t, err, errFull)
+		assert.Zero(t, n)
+	})
+}
+
+// failingWriter fails every write with its error.
+type failingWriter struct{ err error }
+
+func (f failingWriter) Write([]byte) (int, error) { return 0, f.err }
 
 // TestReadAbnormalClosure checks a connection that ends without a close
 // frame: between frames, or inside one (a reset mid-frame). Read reports

@@ -315,18 +315,28 @@ func (c *Conn) releaseFrame(ctx context.Context) {
 // context.
 func (c *Conn) queuePong(p []byte) {
 	c.pongMu.Lock()
-	c.pongN = copy(c.pong[:], p)
+	if c.pongs == nil {
+		c.pongs = new(pongBufs)
+	}
+	c.pongN = copy(c.pongs.due[:], p)
 	c.pongDue.Store(true)
 	c.pongMu.Unlock()
 	select {
 	case c.frameSem <- struct{}{}:
-		ctx := c.readCtx
-		if ctx == nil {
-			ctx = context.Background()
-		}
+		ctx := c.readerCtx()
 		c.releaseFrame(ctx)
 	default:
 	}
+}
+
+// readerCtx returns the context of the read in progress, which bounds
+// what the reading goroutine writes on its way (a pong, held replies), or
+// context.Background if there is none; the caller holds readSem.
+func (c *Conn) readerCtx() context.Context {
+	if c.readCtx == nil {
+		return context.Background()
+	}
+	return c.readCtx
 }
 
 // flushPong sends the queued pong; the caller holds the frame lock. It
@@ -335,14 +345,15 @@ func (c *Conn) queuePong(p []byte) {
 // intact. Any other failure closes the connection.
 func (c *Conn) flushPong(ctx context.Context) bool {
 	c.pongMu.Lock()
-	n := copy(c.pongOut[:], c.pong[:c.pongN])
+	pb := c.pongs
+	n := copy(pb.out[:], pb.due[:c.pongN])
 	c.pongDue.Store(false)
 	c.pongMu.Unlock()
 	if c.closeSent {
 		return true
 	}
 	stop := c.watch(ctx, false)
-	err := c.fw.WriteFrame(frame.Header{Fin: true, Opcode: frame.OpPong}, c.pongOut[:n])
+	err := c.fw.WriteFrame(frame.Header{Fin: true, Opcode: frame.OpPong}, pb.out[:n])
 	c.unwatch(stop, false)
 	c.noteHeld() // the pong carried any held frames out, or they were lost
 	if err == nil {
@@ -354,7 +365,7 @@ func (c *Conn) flushPong(ctx context.Context) bool {
 	}
 	c.pongMu.Lock()
 	if !c.pongDue.Load() {
-		c.pongN = copy(c.pong[:], c.pongOut[:n])
+		c.pongN = copy(pb.due[:], pb.out[:n])
 		c.pongDue.Store(true)
 	}
 	c.pongMu.Unlock()

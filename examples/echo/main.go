@@ -112,7 +112,6 @@ var compressionModes = map[string]ws.CompressionMode{
 func echo(c *ws.Conn) {
 	defer c.CloseNow()
 	ctx := context.Background()
-	buf := make([]byte, 32<<10)
 	for {
 		typ, r, err := c.Reader(ctx)
 		var w io.WriteCloser
@@ -120,7 +119,7 @@ func echo(c *ws.Conn) {
 			w, err = c.Writer(ctx, typ)
 		}
 		if err == nil {
-			_, err = io.CopyBuffer(w, r, buf)
+			_, err = io.Copy(w, r)
 		}
 		if err == nil {
 			err = w.Close()

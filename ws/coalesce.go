@@ -3,6 +3,7 @@ package ws
 import (
 	"context"
 	"io"
+	"sync"
 	"time"
 
 	"github.com/ab7c482b/websocket/frame"
@@ -31,9 +32,18 @@ type readFlusher struct {
 	c    *Conn
 	r    io.Reader
 	full bool // the last read filled the buffer: more input may wait
+
+	// What an idle wait read (see idle.go), for the next Read.
+	land    *[]byte
+	pending []byte
+	pendErr error
+	lands   *sync.Pool
 }
 
 func (f *readFlusher) Read(p []byte) (int, error) {
+	if f.land != nil {
+		return f.readLanded(p)
+	}
 	f.flushHeld()
 	n, err := f.r.Read(p)
 	f.full = n == len(p)

@@ -3,6 +3,8 @@ package ws
 import (
 	"bufio"
 	"io"
+	"net"
+	"os"
 	"sync"
 	"syscall"
 )
@@ -13,70 +15,89 @@ import (
 // and a read buffer each would be most of what an idle connection costs.
 // So between messages, when the read buffer holds nothing, a Conn gives
 // the buffer back to a pool and waits for the peer's next bytes without
-// one, then takes a buffer from the pool to read them. Waiting without a
-// buffer needs the transport's descriptor (syscall.Conn, as *net.TCPConn
-// and *net.UnixConn offer) so that the runtime's poller can say when it
-// is readable; on other transports a Conn keeps its buffer.
+// one. Waiting without a buffer needs the transport's descriptor
+// (syscall.Conn, as *net.TCPConn and *net.UnixConn offer) so that the
+// runtime's poller can say when it is readable; on other transports a
+// Conn keeps its buffer.
 //
-// Waiting costs what net.Conn's Read costs: a read that finds nothing
-// (here a non-blocking peek at one byte) and a wait. Only when the bytes
-// are already there is the peek an extra system call, so a Conn whose
-// last read filled its buffer, which hints that more is waiting, reads
-// again at once.
-
-// bufPools holds a pool of *bufio.Reader per buffer size.
-var bufPools sync.Map // int → *sync.Pool
-
-func readBufPool(size int) *sync.Pool {
-	if p, ok := bufPools.Load(size); ok {
-		return p.(*sync.Pool)
-	}
-	p, _ := bufPools.LoadOrStore(size, &sync.Pool{New: func() any { return bufio.NewReaderSize(nil, size) }})
-	return p.(*sync.Pool)
-}
+// The wait makes the system calls net.Conn's Read would: a read, and only
+// if it finds nothing, a wait and another read. Each read lands in a
+// buffer taken from a pool for the moment of the call, and what it got is
+// copied into the read buffer once the Conn has one again. A Conn whose
+// last read filled its buffer, which hints that more input is waiting,
+// reads straight into its buffer instead.
 
 // idler waits for a Conn's transport to be readable.
 type idler struct {
-	raw    syscall.RawConn
-	pool   *sync.Pool // *bufio.Reader of the Conn's buffer size
-	peeked bool
-	ready  func(fd uintptr) bool // readable, bound once
+	raw   syscall.RawConn
+	conn  net.Conn              // for the addresses in errors, or nil
+	bufs  *sync.Pool            // *bufio.Reader of the Conn's buffer size
+	lands *sync.Pool            // *[]byte of the same size, for reads while waiting
+	ready func(fd uintptr) bool // readable, bound once
 
 	// shell is an empty bufio.Reader that carries the Conn's buffer to
 	// the pool: the frame reader keeps a pointer to the Conn's reader, so
 	// the buffer moves in and out of that reader, not the reader itself.
 	// It is nil while the buffer is away.
 	shell *bufio.Reader
+
+	// What the wait's read got: landed[:n] of land, or err.
+	land *[]byte
+	n    int
+	err  error
+}
+
+// bufPools and landPools hold a pool per buffer size.
+var bufPools, landPools sync.Map // int → *sync.Pool
+
+func poolFor(pools *sync.Map, size int, mk func() any) *sync.Pool {
+	if p, ok := pools.Load(size); ok {
+		return p.(*sync.Pool)
+	}
+	p, _ := pools.LoadOrStore(size, &sync.Pool{New: mk})
+	return p.(*sync.Pool)
 }
 
 // setupIdle lets c give its read buffer back while idle, if its reader is
 // its own and the transport has a descriptor to wait on.
 func (c *Conn) setupIdle(size int) {
 	sc, ok := c.flusher.r.(syscall.Conn)
-	if !ok || !canPeek {
+	if !ok || !canWaitIdle {
 		return
 	}
 	raw, err := sc.SyscallConn()
 	if err != nil {
 		return
 	}
-	c.idle = &idler{raw: raw, pool: readBufPool(size), shell: new(bufio.Reader)}
-	c.idle.ready = c.idle.readable
+	w := &idler{
+		raw:   raw,
+		bufs:  poolFor(&bufPools, size, func() any { return bufio.NewReaderSize(nil, size) }),
+		lands: poolFor(&landPools, size, func() any { b := make([]byte, size); return &b }),
+		shell: new(bufio.Reader),
+	}
+	w.conn, _ = c.flusher.r.(net.Conn)
+	w.ready = w.readable
+	c.idle = w
 }
 
 // awaitInput waits, with the read buffer given back, until the peer's
-// next bytes arrive; the caller holds readSem. It returns at once if the
-// buffer holds input, or the last read filled it.
+// next bytes arrive, and hands them to the read buffer's source; the
+// caller holds readSem. It returns at once if the buffer holds input, or
+// the last read filled it.
 func (c *Conn) awaitInput() error {
 	if c.idle == nil || c.br.Buffered() > 0 || c.flusher.full {
 		return nil
 	}
 	c.flusher.flushHeld()
-	c.idle.stash(c.br)
-	c.idle.peeked = false
-	err := c.idle.raw.Read(c.idle.ready)
-	c.idle.unstash(c.br, c.flusher)
-	return err
+	w := c.idle
+	w.stash(c.br)
+	err := w.raw.Read(w.ready)
+	w.unstash(c.br, c.flusher)
+	if err != nil {
+		return err
+	}
+	c.flusher.landed(w)
+	return nil
 }
 
 // stash moves br's buffer to the pool, leaving br empty. It allocates
@@ -88,7 +109,7 @@ func (c *Conn) awaitInput() error {
 //go:noinline
 func (w *idler) stash(br *bufio.Reader) {
 	*w.shell, *br = *br, bufio.Reader{}
-	w.pool.Put(w.shell)
+	w.bufs.Put(w.shell)
 	w.shell = nil
 }
 
@@ -96,20 +117,57 @@ func (w *idler) stash(br *bufio.Reader) {
 //
 //go:noinline
 func (w *idler) unstash(br *bufio.Reader, src io.Reader) {
-	full := w.pool.Get().(*bufio.Reader)
+	full := w.bufs.Get().(*bufio.Reader)
 	*br, *full = *full, bufio.Reader{}
 	w.shell = full
 	br.Reset(src)
 }
 
-// readable is the RawConn.Read callback: true once the transport has
-// input (or an error or end of stream for the next read to find), false
-// to wait. After a wait it trusts the poller and does not peek again: a
-// read that still finds nothing waits in the transport's Read.
+// readable is the RawConn.Read callback: it reads what has arrived into a
+// landing buffer and reports true, or reports false to wait when nothing
+// has. The end of the stream and errors are kept for the reader to find.
 func (w *idler) readable(fd uintptr) bool {
-	if w.peeked {
-		return true
+	land := w.lands.Get().(*[]byte)
+	n, err := readFD(fd, *land)
+	if err == syscall.EAGAIN {
+		w.lands.Put(land)
+		return false
 	}
-	w.peeked = true
-	return !wouldBlock(fd)
+	w.land, w.n, w.err = land, n, nil
+	switch {
+	case err != nil:
+		w.err = os.NewSyscallError("read", err)
+		if w.conn != nil {
+			w.err = &net.OpError{Op: "read", Net: w.conn.LocalAddr().Network(),
+				Source: w.conn.LocalAddr(), Addr: w.conn.RemoteAddr(), Err: w.err}
+		}
+		w.n = 0
+	case n == 0:
+		w.err = io.EOF
+	}
+	return true
+}
+
+// landed takes what an idle wait read: the next Read returns it.
+func (f *readFlusher) landed(w *idler) {
+	f.land, f.pending, f.pendErr = w.land, (*w.land)[:w.n], w.err
+	f.lands = w.lands
+	w.land = nil
+}
+
+// readLanded returns what an idle wait read, and gives its buffer back.
+func (f *readFlusher) readLanded(p []byte) (int, error) {
+	n := copy(p, f.pending)
+	f.pending = f.pending[n:]
+	if len(f.pending) > 0 {
+		return n, nil
+	}
+	err := f.pendErr
+	f.lands.Put(f.land)
+	f.land, f.pending, f.pendErr = nil, nil, nil
+	f.full = n == len(p)
+	if n > 0 && err == io.EOF {
+		err = nil // the end comes with the next read
+	}
+	return n, err
 }

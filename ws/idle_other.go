@@ -3,6 +3,6 @@
 package ws
 
 // Elsewhere a Conn keeps its read buffer while idle.
-const canPeek = false
+const canWaitIdle = false
 
-func wouldBlock(uintptr) bool { return false }
+func readFD(uintptr, []byte) (int, error) { panic("unreachable") }

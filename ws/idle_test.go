@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"syscall"
 	"testing"
 	"time"
 
@@ -97,6 +98,15 @@ func TestIdleWait(t *testing.T) {
 		}},
 		{"peer gone while waiting", func(_ *ws.Conn, peer *rawPeer) { peer.Close() }, func(t *testing.T, err error) {
 			assert.Equal(t, ws.StatusAbnormalClosure, ws.CloseStatus(err), "%v", err)
+		}},
+		{"peer reset while waiting", func(_ *ws.Conn, peer *rawPeer) {
+			peer.Conn.(*net.TCPConn).SetLinger(0) // close with a reset
+			peer.Close()
+		}, func(t *testing.T, err error) {
+			assert.Equal(t, ws.StatusAbnormalClosure, ws.CloseStatus(err), "%v", err)
+			assert.ErrorIs(t, err, syscall.ECONNRESET)
+			var op *net.OpError
+			assert.ErrorAs(t, err, &op, "the error names the connection, as net.Conn's would")
 		}},
 	} {
 		t.Run(end.name, func(t *testing.T) {

@@ -339,6 +339,19 @@ func (mw *MessageWriter) Close() error {
 	return err
 }
 
+// CloseWith sends what is buffered followed by p as the final frame of
+// the message, in one vectored write to a PartsWriter: Write(p) and Close
+// in one frame, without copying p into the buffer.
+func (mw *MessageWriter) CloseWith(p []byte) error {
+	if mw.closed {
+		return errWriterClosed
+	}
+	mw.closed = true
+	err := mw.sendParts(mw.buf, p, true)
+	mw.buf = mw.buf[:0]
+	return err
+}
+
 func (mw *MessageWriter) send(p []byte, fin bool) error {
 	return mw.sendParts(p, nil, fin)
 }

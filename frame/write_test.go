@@ -299,6 +299,13 @@ func testMessageWriterSplits(t *testing.T, r *rand.Rand, size int, parts bool) {
 		var mw frame.MessageWriter
 		mw.Reset(w, frame.OpText, frame.Rsv1, make([]byte, min(r.IntN(10), size), size)) // a stale length is ignored
 		largest := 0
+		// A third of the messages end with CloseWith and a last piece.
+		var last []byte
+		if trial%3 == 1 {
+			cut := len(msg) - r.IntN(len(msg)+1)
+			msg, last = msg[:cut:cut], msg[cut:]
+			largest = len(last)
+		}
 		for rest := msg; len(rest) > 0; {
 			k := min(len(rest), r.IntN(2*size+10))
 			if r.IntN(10) == 0 {
@@ -310,16 +317,22 @@ func testMessageWriterSplits(t *testing.T, r *rand.Rand, size int, parts bool) {
 			largest = max(largest, k)
 			rest = rest[k:]
 		}
-		require.NoError(t, mw.Close())
+		if trial%3 == 1 {
+			require.NoError(t, mw.CloseWith(last))
+			msg = append(msg, last...)
+		} else {
+			require.NoError(t, mw.Close())
+		}
 
 		require.NotEmpty(t, rec.frames)
 		var got []byte
 		for i, f := range rec.frames {
 			last := i == len(rec.frames)-1
 			// A frame holds at most a buffer, unless a write larger
-			// than the buffer overflowed it: then the buffer and the
-			// rest of that write (as two frames without parts).
-			if largest > size {
+			// than the buffer overflowed it, or CloseWith ended the
+			// message: then the buffer and the rest of that write (as
+			// two frames without parts).
+			if largest > size || trial%3 == 1 {
 				assert.LessOrEqual(t, len(f.payload), size+largest, "frame %d", i)
 			} else {
 				assert.LessOrEqual(t, len(f.payload), size, "frame %d", i)
@@ -397,6 +410,21 @@ func TestMessageWriterFlush(t *testing.T) {
 		{false, 0, frame.OpText, "abc"},
 		{true, 0, frame.OpContinuation, "de"},
 	}, rec.frames)
+}
+
+// TestMessageWriterCloseWith ends a message with its last piece: with
+// parts, what was buffered and the piece make one final frame.
+func TestMessageWriterCloseWith(t *testing.T) {
+	var rec frameRecorder
+	var mw frame.MessageWriter
+	mw.Reset(partsRecorder{&rec}, frame.OpText, 0, make([]byte, 0, 16))
+	_, err := mw.Write([]byte("ab"))
+	require.NoError(t, err)
+	require.NoError(t, mw.CloseWith([]byte("cdefghijklmnopqrstuvwxyz")))
+	assert.Equal(t, []recordedFrame{{true, 0, frame.OpText, "abcdefghijklmnopqrstuvwxyz"}}, rec.frames)
+	assert.Error(t, mw.CloseWith([]byte("late")))
+	assert.Error(t, mw.Close())
+	assert.Len(t, rec.frames, 1)
 }
 
 func TestMessageWriterCloseEmpty(t *testing.T) {

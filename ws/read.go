@@ -233,32 +233,55 @@ func (r *messageReader) Read(p []byte) (int, error) {
 }
 
 // copyBufs pools the buffers WriteTo copies through.
-var copyBufs = sync.Pool{New: func() any { return new([32 << 10]byte) }}
+var copyBufs = sync.Pool{New: func() any { return new(copyBuf) }}
 
-// WriteTo writes the rest of the message's payload to w. It makes
-// io.Copy of a message copy through a pooled buffer, so an application
-// that relays or echoes messages holds no buffer of its own between them,
-// and allocates nothing per message.
+type copyBuf [32 << 10]byte
+
+// WriteTo writes the rest of the message's payload to w, in pieces of up
+// to 32 KiB. It makes io.Copy of a message copy through a pooled buffer,
+// so an application that relays or echoes messages holds no buffer of its
+// own between them and allocates nothing per message. When w is a Writer
+// of this package, the message's last piece is handed to it for its Close
+// to send with the final frame: a relayed message under 32 KiB leaves
+// as one frame in one write.
 func (r *messageReader) WriteTo(w io.Writer) (int64, error) {
-	buf := copyBufs.Get().(*[32 << 10]byte)
-	defer copyBufs.Put(buf)
+	buf := copyBufs.Get().(*copyBuf)
+	mw, _ := w.(*messageWriter)
 	var total int64
 	for {
-		n, err := r.Read(buf[:])
+		n, err := r.fill(buf[:])
+		if err == io.EOF && n > 0 && mw.adopt(buf, n) {
+			return total + int64(n), nil
+		}
 		if n > 0 {
 			m, werr := w.Write(buf[:n])
 			total += int64(m)
 			if werr != nil {
+				copyBufs.Put(buf)
 				return total, werr
 			}
 		}
-		if err == io.EOF {
-			return total, nil
-		}
 		if err != nil {
+			copyBufs.Put(buf)
+			if err == io.EOF {
+				err = nil
+			}
 			return total, err
 		}
 	}
+}
+
+// fill reads until p is full or the message ends.
+func (r *messageReader) fill(p []byte) (int, error) {
+	n := 0
+	for n < len(p) {
+		k, err := r.Read(p[n:])
+		n += k
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
 }
 
 var errInflateInterrupted = errors.New("ws: reading a compressed message was interrupted")

@@ -339,6 +339,63 @@ func TestReaderWriteTo(t *testing.T) {
 	})
 }
 
+// TestRelayOneFrame relays messages from one Conn to another with
+// io.Copy: a message under 32 KiB leaves as one frame, a larger one in
+// pieces of about 32 KiB, and writes after the copy still join the
+// message.
+func TestRelayOneFrame(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		size   int
+		suffix string
+		frames int // 0: any number
+	}{
+		{16, "", 1},
+		{16 << 10, "", 1},
+		{32<<10 - 1, "", 1},
+		{100 << 10, "", 4},
+		{16 << 10, "and a suffix", 0},
+	} {
+		t.Run(fmt.Sprintf("%d%s", tc.size, tc.suffix), func(t *testing.T) {
+			t.Parallel()
+			synctest.Test(t, func(t *testing.T) {
+				in, inPeer := pipe(t, nil)
+				out, outPeer := pipe(t, nil)
+				frames := outPeer.frames(t)
+				want := textOfSize(tc.size)
+				go inPeer.Write(clientFrame(wireFrame(0x81, want)))
+
+				typ, r, err := in.Reader(t.Context())
+				require.NoError(t, err)
+				w, err := out.Writer(t.Context(), typ)
+				require.NoError(t, err)
+				_, err = io.Copy(w, r)
+				require.NoError(t, err)
+				if tc.suffix != "" {
+					_, err = io.WriteString(w, tc.suffix)
+					require.NoError(t, err)
+				}
+				require.NoError(t, w.Close())
+
+				var got []byte
+				n := 0
+				for f := range frames {
+					require.NoError(t, f.err)
+					got = append(got, f.payload...)
+					n++
+					if f.fin {
+						break
+					}
+				}
+				assert.True(t, bytes.Equal(append(want, tc.suffix...), got), "relayed message differs")
+				if tc.frames > 0 {
+					assert.Equal(t, tc.frames, n, "frames")
+				}
+			})
+		})
+	}
+}
+
 // failingWriter fails every write with its error.
 type failingWriter struct{ err error }
 

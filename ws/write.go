@@ -104,6 +104,42 @@ type messageWriter struct {
 	holding bool          // the message so far is in c.hold
 	z       *flate.Writer // compressing the message into tail
 	tail    tailWriter
+
+	// last is the message's last piece, handed over by a reader's
+	// WriteTo in the pooled buffer lastBuf, for Close to send with the
+	// final frame.
+	last    []byte
+	lastBuf *copyBuf
+}
+
+// adopt takes buf[:n] as the message's last piece, and buf with it, if w
+// is an uncompressed message writer of this package; a Write before Close
+// sends it on.
+func (w *messageWriter) adopt(buf *copyBuf, n int) bool {
+	if w == nil || !w.open || w.holding || w.z != nil || w.last != nil {
+		return false
+	}
+	w.last, w.lastBuf = buf[:n], buf
+	w.c.stats.wrote(n, false, nil)
+	return true
+}
+
+// sendLast passes the adopted last piece on as ordinary data, when more
+// follows it.
+func (w *messageWriter) sendLast() error {
+	last := w.last
+	w.releaseLast()
+	if _, err := w.m.Write(last); err != nil {
+		return w.failed(err)
+	}
+	return nil
+}
+
+func (w *messageWriter) releaseLast() {
+	if w.lastBuf != nil {
+		copyBufs.Put(w.lastBuf)
+		w.last, w.lastBuf = nil, nil
+	}
 }
 
 // compress starts the message as a compressed one, sending its fragments
@@ -117,6 +153,11 @@ func (w *messageWriter) compress() {
 func (w *messageWriter) Write(p []byte) (int, error) {
 	if !w.open {
 		return 0, errWriterClosed
+	}
+	if w.last != nil {
+		if err := w.sendLast(); err != nil {
+			return 0, err
+		}
 	}
 	if w.holding {
 		c := w.c
@@ -166,9 +207,12 @@ func (w *messageWriter) Close() error {
 		c.defl.end(w.z)
 		w.z = nil
 	}
-	if err == nil {
+	if err == nil && w.last != nil {
+		err = w.m.CloseWith(w.last)
+	} else if err == nil {
 		err = w.m.Close()
 	}
+	w.releaseLast()
 	c.stats.wrote(0, true, err)
 	if err != nil {
 		err = w.failed(err)
@@ -190,6 +234,7 @@ var messageBufs = sync.Pool{New: func() any {
 
 // failed handles an error from writing the message.
 func (w *messageWriter) failed(err error) error {
+	w.releaseLast()
 	if w.z != nil {
 		w.c.defl.end(w.z)
 		w.z = nil

@@ -203,7 +203,11 @@ type messageReader struct {
 	ctx context.Context
 }
 
-func (r *messageReader) Read(p []byte) (int, error) {
+func (r *messageReader) Read(p []byte) (int, error) { return r.read(p, false) }
+
+// read reads into p under one hold of the read lock: once, or, with
+// fill, until p is full or the message ends.
+func (r *messageReader) read(p []byte, fill bool) (int, error) {
 	c := r.c
 	if r.ctx == nil {
 		return 0, io.EOF
@@ -216,7 +220,16 @@ func (r *messageReader) Read(p []byte) (int, error) {
 		return 0, io.EOF // a Read has moved on to another message
 	}
 	stop := c.watch(r.ctx, true)
-	n, err := c.readPayload(p)
+	var n int
+	var err error
+	for {
+		var k int
+		k, err = c.readPayload(p[n:])
+		n += k
+		if err != nil || !fill || n == len(p) {
+			break
+		}
+	}
 	c.unwatch(stop, true)
 	if err == io.EOF {
 		r.ctx = nil
@@ -249,7 +262,7 @@ func (r *messageReader) WriteTo(w io.Writer) (int64, error) {
 	mw, _ := w.(*messageWriter)
 	var total int64
 	for {
-		n, err := r.fill(buf[:])
+		n, err := r.read(buf[:], true)
 		if err == io.EOF && n > 0 && mw.adopt(buf, n) {
 			return total + int64(n), nil
 		}
@@ -269,19 +282,6 @@ func (r *messageReader) WriteTo(w io.Writer) (int64, error) {
 			return total, err
 		}
 	}
-}
-
-// fill reads until p is full or the message ends.
-func (r *messageReader) fill(p []byte) (int, error) {
-	n := 0
-	for n < len(p) {
-		k, err := r.Read(p[n:])
-		n += k
-		if err != nil {
-			return n, err
-		}
-	}
-	return n, nil
 }
 
 var errInflateInterrupted = errors.New("ws: reading a compressed message was interrupted")

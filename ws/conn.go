@@ -133,8 +133,8 @@ type Conn struct {
 	partial  []byte // a message that a cancelled Read had begun
 	partType MessageType
 	limit    atomic.Int64
-	readErr  error // sticky: the connection can no longer be read
-	readWake chan struct{}
+	readErr  error         // sticky: the connection can no longer be read
+	readWake chan struct{} // made by watch, under readSem
 	readKill func()
 	readCtx  context.Context // the read in progress, for its pongs
 
@@ -156,8 +156,8 @@ type Conn struct {
 	fw        frame.Writer
 	mw        messageWriter
 	wbuf      []byte
-	wbox      *[]byte // the pooled buffer wbuf is, during a Writer's message
-	writeWake chan struct{}
+	wbox      *[]byte       // the pooled buffer wbuf is, during a Writer's message
+	writeWake chan struct{} // made by watch, under frameSem
 	writeKill func()
 	pongs     *pongBufs // made by the first ping, under pongMu
 	pongN     int
@@ -243,8 +243,6 @@ func NewConn(rwc io.ReadWriteCloser, opts *ConnOptions) *Conn {
 		readSem:    make(chan struct{}, 1),
 		writeSem:   make(chan struct{}, 1),
 		frameSem:   make(chan struct{}, 1),
-		readWake:   make(chan struct{}, 1),
-		writeWake:  make(chan struct{}, 1),
 		peerClosed: make(chan struct{}),
 		closed:     make(chan struct{}),
 	}
@@ -332,8 +330,16 @@ func (c *Conn) watch(ctx context.Context, read bool) (stop func() bool) {
 	if c.dl == nil {
 		return context.AfterFunc(ctx, func() { c.CloseNow() })
 	}
+	// The wake channels are made on first use, under the lock of the
+	// side they serve: most connections never see a cancellable context.
 	if read {
+		if c.readWake == nil {
+			c.readWake = make(chan struct{}, 1)
+		}
 		return context.AfterFunc(ctx, c.readKill)
+	}
+	if c.writeWake == nil {
+		c.writeWake = make(chan struct{}, 1)
 	}
 	return context.AfterFunc(ctx, c.writeKill)
 }

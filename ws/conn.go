@@ -116,17 +116,17 @@ type ConnOptions struct {
 // Reader and the reader it returns); Close and CloseNow may be called from
 // any goroutine at any time, and unblock every other call.
 type Conn struct {
-	rwc    io.ReadWriteCloser
-	dl     deadliner // rwc's deadlines, or nil
-	client bool
-	proto  string
-	cfg    Config
+	rwc   io.ReadWriteCloser
+	dl    deadliner // rwc's deadlines, or nil
+	proto string
+	cfg   Config
 
 	// Reading. readSem is held by the goroutine that reads frames.
 	readSem  chan struct{}
 	br       *bufio.Reader
 	mr       frame.MessageReader
 	msg      messageReader
+	client   bool // (here, beside other bools, to keep Conn small)
 	text     bool // the open message is text: validate its UTF-8
 	midRead  bool // partial holds a started message
 	utf8     frame.UTF8

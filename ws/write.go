@@ -101,25 +101,24 @@ type messageWriter struct {
 	m       frame.MessageWriter
 	op      frame.Opcode
 	open    bool
-	holding bool          // the message so far is in c.hold
+	holding bool // the message so far is in c.hold
+	// lastN bytes of lastBuf are the message's last piece, handed over
+	// by a reader's WriteTo in its pooled buffer, for Close to send with
+	// the final frame; lastBuf is nil when there is none.
+	lastN   int32
+	lastBuf *copyBuf
 	z       *flate.Writer // compressing the message into tail
 	tail    tailWriter
-
-	// last is the message's last piece, handed over by a reader's
-	// WriteTo in the pooled buffer lastBuf, for Close to send with the
-	// final frame.
-	last    []byte
-	lastBuf *copyBuf
 }
 
 // adopt takes buf[:n] as the message's last piece, and buf with it, if w
 // is an uncompressed message writer of this package; a Write before Close
 // sends it on.
 func (w *messageWriter) adopt(buf *copyBuf, n int) bool {
-	if w == nil || !w.open || w.holding || w.z != nil || w.last != nil {
+	if w == nil || !w.open || w.holding || w.z != nil || w.lastBuf != nil {
 		return false
 	}
-	w.last, w.lastBuf = buf[:n], buf
+	w.lastN, w.lastBuf = int32(n), buf
 	w.c.stats.wrote(n, false, nil)
 	return true
 }
@@ -127,9 +126,11 @@ func (w *messageWriter) adopt(buf *copyBuf, n int) bool {
 // sendLast passes the adopted last piece on as ordinary data, when more
 // follows it.
 func (w *messageWriter) sendLast() error {
-	last := w.last
-	w.releaseLast()
-	if _, err := w.m.Write(last); err != nil {
+	buf, n := w.lastBuf, w.lastN
+	w.lastBuf = nil
+	_, err := w.m.Write(buf[:n])
+	copyBufs.Put(buf)
+	if err != nil {
 		return w.failed(err)
 	}
 	return nil
@@ -138,7 +139,7 @@ func (w *messageWriter) sendLast() error {
 func (w *messageWriter) releaseLast() {
 	if w.lastBuf != nil {
 		copyBufs.Put(w.lastBuf)
-		w.last, w.lastBuf = nil, nil
+		w.lastBuf = nil
 	}
 }
 
@@ -154,7 +155,7 @@ func (w *messageWriter) Write(p []byte) (int, error) {
 	if !w.open {
 		return 0, errWriterClosed
 	}
-	if w.last != nil {
+	if w.lastBuf != nil {
 		if err := w.sendLast(); err != nil {
 			return 0, err
 		}
@@ -207,8 +208,8 @@ func (w *messageWriter) Close() error {
 		c.defl.end(w.z)
 		w.z = nil
 	}
-	if err == nil && w.last != nil {
-		err = w.m.CloseWith(w.last)
+	if err == nil && w.lastBuf != nil {
+		err = w.m.CloseWith(w.lastBuf[:w.lastN])
 	} else if err == nil {
 		err = w.m.Close()
 	}

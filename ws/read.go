@@ -3,7 +3,6 @@ package ws
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"slices"
 	"sync"
@@ -309,7 +308,7 @@ func (c *Conn) readFailed(ctx context.Context, err error) error {
 		}
 	default:
 		// The transport ended or broke without a close frame.
-		err = &CloseError{Code: StatusAbnormalClosure, err: fmt.Errorf("ws: read: %w", err)}
+		err = &CloseError{Code: StatusAbnormalClosure, err: wrap("ws: read: ", err)}
 		c.CloseNow()
 	}
 	c.readErr = err

@@ -91,3 +91,17 @@ func CloseStatus(err error) StatusCode {
 	}
 	return 0
 }
+
+// wrapped is err with a prefix, formatted only when its text is asked
+// for. A peer that vanishes costs its connection's reader (and often a
+// writer) an error each; fmt.Errorf would format the transport's error,
+// addresses and all, whether or not anyone reads it.
+type wrapped struct {
+	prefix string
+	err    error
+}
+
+func wrap(prefix string, err error) error { return &wrapped{prefix, err} }
+
+func (e *wrapped) Error() string { return e.prefix + e.err.Error() }
+func (e *wrapped) Unwrap() error { return e.err }

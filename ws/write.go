@@ -320,14 +320,14 @@ func (c *Conn) writeFailed(ctx context.Context, err error) error {
 		if cerr != nil {
 			return fmt.Errorf("ws: write interrupted mid-frame; connection closed: %w", cerr)
 		}
-		return fmt.Errorf("ws: write failed mid-frame; connection closed: %w", err)
+		return wrap("ws: write failed mid-frame; connection closed: ", err)
 	case cerr != nil && !c.isClosed():
 		return cerr // nothing was sent: the connection is intact
 	case c.isClosed():
 		return errClosed
 	}
 	c.CloseNow()
-	return fmt.Errorf("ws: write: %w", err)
+	return wrap("ws: write: ", err)
 }
 
 // releaseFrame gives up the frame lock, first sending any pong that the

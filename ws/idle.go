@@ -15,10 +15,10 @@ import (
 // and a read buffer each would be most of what an idle connection costs.
 // So between messages, when the read buffer holds nothing, a Conn gives
 // the buffer back to a pool and waits for the peer's next bytes without
-// one. Waiting without a buffer needs the transport's descriptor
-// (syscall.Conn, as *net.TCPConn and *net.UnixConn offer) so that the
-// runtime's poller can say when it is readable; on other transports a
-// Conn keeps its buffer.
+// one. Waiting without a buffer needs the transport's descriptor so that
+// the runtime's poller can say when it is readable: a Conn directly over
+// a *net.TCPConn or *net.UnixConn does this (on Linux); over any other
+// transport, TLS or a wrapper included, it keeps its buffer.
 //
 // The wait makes the system calls net.Conn's Read would: a read, and only
 // if it finds nothing, a wait and another read. Each read lands in a
@@ -61,8 +61,17 @@ func poolFor(pools *sync.Map, size int, mk func() any) *sync.Pool {
 // setupIdle lets c give its read buffer back while idle, if its reader is
 // its own and the transport has a descriptor to wait on.
 func (c *Conn) setupIdle(size int) {
-	sc, ok := c.flusher.r.(syscall.Conn)
-	if !ok || !canWaitIdle {
+	// Only the standard library's own sockets: a wrapper that embeds one
+	// (counting bytes, stripping a PROXY header) offers SyscallConn too,
+	// but reading its descriptor directly would bypass its Read.
+	var sc syscall.Conn
+	switch conn := c.flusher.r.(type) {
+	case *net.TCPConn:
+		sc = conn
+	case *net.UnixConn:
+		sc = conn
+	}
+	if sc == nil || !canWaitIdle {
 		return
 	}
 	raw, err := sc.SyscallConn()

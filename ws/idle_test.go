@@ -122,3 +122,44 @@ func TestIdleWait(t *testing.T) {
 		})
 	}
 }
+
+// countingTCP embeds a *net.TCPConn, and with it SyscallConn, but counts
+// what its Read returns, as a metrics wrapper would.
+type countingTCP struct {
+	*net.TCPConn
+	read int
+}
+
+func (c *countingTCP) Read(p []byte) (int, error) {
+	n, err := c.TCPConn.Read(p)
+	c.read += n
+	return n, err
+}
+
+// TestIdleWaitKeepsWrappers checks that a Conn over a wrapper of a TCP
+// connection reads through the wrapper, though the wrapper offers the
+// socket's descriptor: nothing the peer sends bypasses its Read.
+func TestIdleWaitKeepsWrappers(t *testing.T) {
+	checkGoroutines(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer ln.Close()
+	cli, err := net.Dial("tcp", ln.Addr().String())
+	require.NoError(t, err)
+	defer cli.Close()
+	srv, err := ln.Accept()
+	require.NoError(t, err)
+	wrapped := &countingTCP{TCPConn: srv.(*net.TCPConn)}
+	c := ws.NewConn(wrapped, nil)
+	defer c.CloseNow()
+
+	var sent int
+	for i := range 3 {
+		f := clientFrame(wireFrame(0x82, fmt.Appendf(nil, "message %d", i)))
+		sent += len(f)
+		go cli.Write(f)
+		_, _, err := c.Read(t.Context())
+		require.NoError(t, err)
+	}
+	assert.Equal(t, sent, wrapped.read, "bytes read through the wrapper")
+}

@@ -85,10 +85,14 @@ func (fw *Writer) WriteFrameParts(h Header, a, b []byte) error {
 		}
 		buf = fw.buffer()
 	}
-	had := fw.held > 0
-	err := fw.writeFrame(h, a, b, buf)
-	if err != nil && had {
-		fw.broken = true // the held frames were lost
+	return fw.done(fw.writeFrame(h, a, b, buf))
+}
+
+// done ends a write that carried the held frames: they are gone, sent or
+// lost with a broken stream, unless it failed before writing a byte.
+func (fw *Writer) done(err error) error {
+	if err != nil && !fw.broken {
+		return err // nothing went out: the held frames still wait
 	}
 	fw.release()
 	return err
@@ -98,27 +102,49 @@ func (fw *Writer) WriteFrameParts(h Header, a, b []byte) error {
 // any held before, if it fits in what is left, and reports whether it
 // did; it never writes. Held frames go out, in order, with the next frame
 // that is written, or with Flush: a server answering several pipelined
-// messages sends its replies in one write. Held reports what waits.
+// messages sends its replies in one write. Held reports what waits. A
+// write that fails before any byte of it went out keeps them held.
 func (fw *Writer) Hold(h Header, a, b []byte) bool {
+	buf, ok := fw.room(MaxHeaderSize + len(a) + len(b))
+	if ok {
+		fw.held = len(fw.appendFrame(buf, h, a, b))
+	}
+	return ok
+}
+
+// HoldEncoded keeps b, whole frames encoded beforehand, in the buffer as
+// Hold keeps a frame: a broadcast's prepared frames, queued for one
+// connection, go out together.
+func (fw *Writer) HoldEncoded(b []byte) bool {
+	buf, ok := fw.room(len(b))
+	if ok {
+		fw.held = len(append(buf, b...))
+	}
+	return ok
+}
+
+// room returns the buffer, with the held frames in it, if n more bytes
+// fit behind them.
+func (fw *Writer) room(n int) ([]byte, bool) {
 	if fw.broken {
-		return false
+		return nil, false
 	}
 	buf := fw.buffer()
-	if MaxHeaderSize+len(a)+len(b) > cap(buf)-len(buf) {
+	if n > cap(buf)-len(buf) {
 		if fw.held == 0 {
 			fw.release()
 		}
-		return false
+		return nil, false
 	}
-	fw.held = len(fw.appendFrame(buf, h, a, b))
-	return true
+	return buf, true
 }
 
 // Held returns the bytes of the frames Hold kept.
 func (fw *Writer) Held() int { return fw.held }
 
-// Flush writes the frames Hold kept. If it fails, they are lost
-// and the stream is broken.
+// Flush writes the frames Hold kept. If it fails after writing part of
+// them, they are lost and the stream is broken; if it fails before
+// writing any, they stay held and the stream is intact.
 func (fw *Writer) Flush() error {
 	if fw.held == 0 {
 		return nil
@@ -127,14 +153,13 @@ func (fw *Writer) Flush() error {
 		return errBroken
 	}
 	n, err := fw.w.Write(fw.buffer())
-	if err != nil || n < fw.held {
-		fw.broken = true
-		if err == nil {
-			err = io.ErrShortWrite
-		}
+	if err == nil && n < fw.held {
+		err = io.ErrShortWrite
 	}
-	fw.release()
-	return err
+	if err != nil && n > 0 {
+		fw.broken = true
+	}
+	return fw.done(err)
 }
 
 // buffer returns the buffer with the held frames in it.
@@ -191,18 +216,7 @@ func (fw *Writer) writeFrame(h Header, a, b []byte, buf []byte) error {
 		}
 		// One vectored write (writev on a TCP connection) of the header
 		// and the payload where it lies.
-		fw.vec[0], fw.bufs = buf, fw.vec[:1]
-		for _, part := range [2][]byte{a, b} {
-			if len(part) > 0 { // some writers, net.Pipe's, block on an empty write
-				fw.bufs = append(fw.bufs, part)
-			}
-		}
-		n, err := fw.bufs.WriteTo(fw.w)
-		fw.vec = [3][]byte{}
-		if err != nil && n > 0 {
-			fw.broken = true
-		}
-		return err
+		return fw.writev(buf, a, b)
 	}
 	// A client copies the payload into buf as it masks it (the caller's
 	// slices are never changed), and writes buf each time it fills.
@@ -224,6 +238,23 @@ func (fw *Writer) writeFrame(h Header, a, b []byte, buf []byte) error {
 		sent += len(buf)
 		buf = buf[:0]
 	}
+}
+
+// writev writes the parts with one vectored write (writev on a TCP
+// connection).
+func (fw *Writer) writev(parts ...[]byte) error {
+	fw.bufs = fw.vec[:0]
+	for _, part := range parts {
+		if len(part) > 0 { // some writers, net.Pipe's, block on an empty write
+			fw.bufs = append(fw.bufs, part)
+		}
+	}
+	n, err := fw.bufs.WriteTo(fw.w)
+	fw.vec = [3][]byte{}
+	if err != nil && n > 0 {
+		fw.broken = true
+	}
+	return err
 }
 
 var errBroken = errors.New("frame: stream broken by an earlier partial write")
@@ -386,14 +417,19 @@ type PartsWriter interface {
 }
 
 // WriteEncoded writes b, one or more whole frames encoded beforehand, such
-// as a broadcast message encoded once for many connections. Broken
-// reports a partial write as for WriteFrame.
+// as a broadcast message encoded once for many connections, behind any
+// held frames in the same write. Broken reports a partial write as for
+// WriteFrame.
 func (fw *Writer) WriteEncoded(b []byte) error {
 	if fw.broken {
 		return errBroken
 	}
-	if err := fw.Flush(); err != nil {
-		return err
+	if fw.held == 0 {
+		return fw.write(b, 0)
 	}
-	return fw.write(b, 0)
+	buf := fw.buffer()
+	if len(b) <= cap(buf)-len(buf) {
+		return fw.done(fw.write(append(buf, b...), 0))
+	}
+	return fw.done(fw.writev(buf, b))
 }

@@ -623,17 +623,73 @@ func TestWriterHeld(t *testing.T) {
 	}
 }
 
-// TestWriterHeldFailure checks that a failed write of held frames breaks
-// the stream: they were already reported written.
+// TestWriterHeldFailure checks what a failed write does to held frames,
+// whichever call carries them: one that wrote part of them breaks the
+// stream, since they were already reported written; one that wrote
+// nothing leaves them held and the stream intact, and they go out with
+// the next write.
 func TestWriterHeldFailure(t *testing.T) {
-	var fw frame.Writer
-	fw.Reset(failingWriter{}, false, 0)
 	h := frame.Header{Fin: true, Opcode: frame.OpBinary}
-	require.True(t, fw.Hold(h, []byte("kept"), nil))
-	require.Error(t, fw.Flush())
-	assert.True(t, fw.Broken())
+	encoded := []byte(encode(false, fr{fin: true, op: frame.OpText, payload: "to all"}))
+	for _, tc := range []struct {
+		name  string
+		carry func(fw *frame.Writer) error
+	}{
+		{"Flush", func(fw *frame.Writer) error { return fw.Flush() }},
+		{"WriteFrame", func(fw *frame.Writer) error { return fw.WriteFrame(h, []byte("next")) }},
+		{"WriteEncoded", func(fw *frame.Writer) error { return fw.WriteEncoded(encoded) }},
+		{"WriteEncoded large", func(fw *frame.Writer) error { return fw.WriteEncoded(make([]byte, frame.DefaultBufferSize)) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var fw frame.Writer
+			w := &failWriter{}
+			fw.Reset(w, false, 0)
+			require.True(t, fw.Hold(h, []byte("kept"), nil))
+			held := fw.Held()
+			require.ErrorIs(t, tc.carry(&fw), errWrite)
+			assert.False(t, fw.Broken(), "nothing went out")
+			assert.Equal(t, held, fw.Held(), "still held")
+
+			w.accept = 1 << 20
+			require.NoError(t, fw.Flush())
+			assert.Equal(t, encode(false, fr{fin: true, op: frame.OpBinary, payload: "kept"}), w.out.String())
+
+			w.out.Reset()
+			w.accept = 3
+			require.True(t, fw.Hold(h, []byte("lost"), nil))
+			require.ErrorIs(t, tc.carry(&fw), errWrite)
+			assert.True(t, fw.Broken(), "part went out")
+			assert.Zero(t, fw.Held())
+		})
+	}
 }
 
-type failingWriter struct{}
-
-func (failingWriter) Write([]byte) (int, error) { return 0, io.ErrClosedPipe }
+// TestWriterHoldEncoded holds frames encoded beforehand between frames
+// held by Hold: all go out in order in one write, with WriteEncoded's
+// frame or on Flush, and one too large to hold is refused.
+func TestWriterHoldEncoded(t *testing.T) {
+	encoded := []byte(encode(false, fr{fin: true, op: frame.OpText, payload: "to all"}))
+	h := frame.Header{Fin: true, Opcode: frame.OpBinary}
+	for _, last := range []string{"WriteEncoded", "Flush"} {
+		t.Run(last, func(t *testing.T) {
+			var out countingWriter
+			var fw frame.Writer
+			fw.Reset(&out, false, 0)
+			require.True(t, fw.HoldEncoded(encoded))
+			require.True(t, fw.Hold(h, []byte("own"), nil))
+			require.True(t, fw.HoldEncoded(encoded))
+			require.False(t, fw.HoldEncoded(make([]byte, frame.DefaultBufferSize)), "too large to hold")
+			require.Empty(t, out.chunks)
+			want := string(encoded) + encode(false, fr{fin: true, op: frame.OpBinary, payload: "own"}) + string(encoded)
+			if last == "Flush" {
+				require.NoError(t, fw.Flush())
+			} else {
+				require.NoError(t, fw.WriteEncoded(encoded))
+				want += string(encoded)
+			}
+			require.Len(t, out.chunks, 1)
+			assert.Equal(t, want, string(out.chunks[0]))
+			assert.Zero(t, fw.Held())
+		})
+	}
+}

@@ -125,6 +125,9 @@ func (c *Conn) flushHeld(ctx context.Context) {
 	c.heldOut.Store(false)
 	if err != nil {
 		c.writeFailed(ctx, err)
+		if !c.isClosed() {
+			c.noteHeld() // nothing went out: they wait still
+		}
 	}
 }
 

@@ -71,9 +71,9 @@ var errWriteAfterContext = errors.New("ws: compressed write did not complete; wi
 
 // writeCompressed sends p as one compressed message. The caller holds
 // writeSem.
-func (c *Conn) writeCompressed(ctx context.Context, op frame.Opcode, p []byte) error {
+func (c *Conn) writeCompressed(ctx context.Context, op frame.Opcode, p []byte, qw *queueWrite) error {
 	z := c.defl.compress(p)
-	err := c.writeFrame(ctx, frame.Header{Fin: true, Opcode: op, Rsv: frame.Rsv1}, z)
+	err := c.send(ctx, frame.Header{Fin: true, Opcode: op, Rsv: frame.Rsv1}, z, nil, false, qw)
 	c.defl.release()
 	if err != nil && c.defl.takeover && !c.isClosed() {
 		// The compressor's context now holds a message the peer never

@@ -70,20 +70,24 @@ func (c *Conn) WritePrepared(ctx context.Context, pm *PreparedMessage) error {
 		return err
 	}
 	defer func() { <-c.writeSem }()
+	err := c.writePrepared(ctx, pm, nil)
+	c.stats.wrote(len(pm.data), true, err)
+	return err
+}
+
+// writePrepared sends pm; the caller holds writeSem, and qw is as for
+// send.
+func (c *Conn) writePrepared(ctx context.Context, pm *PreparedMessage, qw *queueWrite) error {
 	h := frame.Header{Fin: true, Opcode: pm.op}
-	var err error
 	switch {
 	case c.compressing(len(pm.data)) && (c.client || c.defl.takeover):
 		// Masking, or the connection's own compression context, makes
 		// each connection's frame different.
-		err = c.writeCompressed(ctx, pm.op, pm.data)
+		return c.writeCompressed(ctx, pm.op, pm.data, qw)
 	case c.compressing(len(pm.data)):
-		err = c.send(ctx, h, pm.compressedFrame(c.defl.level), nil, true)
+		return c.send(ctx, h, pm.compressedFrame(c.defl.level), nil, true, qw)
 	case c.client:
-		err = c.writeFrame(ctx, h, pm.data)
-	default:
-		err = c.send(ctx, h, pm.serverFrame(), nil, true)
+		return c.send(ctx, h, pm.data, nil, false, qw)
 	}
-	c.stats.wrote(len(pm.data), true, err)
-	return err
+	return c.send(ctx, h, pm.serverFrame(), nil, true, qw)
 }

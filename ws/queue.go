@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -78,9 +79,10 @@ type QueueOptions struct {
 	// Policy says what Send does with a message that does not fit. The
 	// zero value is QueueBlock.
 	Policy QueuePolicy
-	// WriteTimeout bounds each write. A peer that takes longer to accept
-	// one message is too slow: the queue stops and closes the connection
-	// with CloseCode, whatever the Policy. Zero means
+	// WriteTimeout bounds each write: one message, or the run of small
+	// ones that go out together. A peer that takes longer to accept it is
+	// too slow: the queue stops and closes the connection with
+	// CloseCode, whatever the Policy. Zero means
 	// DefaultQueueWriteTimeout; negative means no bound, so that a peer
 	// that stops reading holds the queue's goroutine until the
 	// connection is closed.
@@ -95,7 +97,9 @@ type QueueOptions struct {
 
 // A Queue sends messages on a Conn without making the sender wait for the
 // peer, as a broadcast needs: Send copies the message into a queue bounded
-// in bytes and messages, and one goroutine writes the queue out in order.
+// in bytes and messages, and one goroutine writes the queue out in order,
+// the messages waiting behind one another together in one write per
+// buffer-full (Config.WriteBufferSize), not one write each.
 // What happens when the queue is full is the Policy's choice: the sender
 // waits, the message is dropped, or the connection is closed. A
 // *PreparedMessage is queued without a copy, so a broadcast encodes each
@@ -117,7 +121,7 @@ type Queue struct {
 	mu        sync.Mutex
 	items     []queued // waiting, oldest first, from items[head]
 	head      int
-	writing   bool          // the goroutine holds a message it took
+	writing   int           // messages the goroutine took and is writing
 	bytes     int           // payload bytes waiting or being written
 	running   bool          // the goroutine runs
 	err       error         // why the queue stopped; nil while it runs
@@ -229,10 +233,7 @@ func (q *Queue) enqueue(ctx context.Context, m queued) error {
 
 // fitsLocked reports whether a message of n bytes fits.
 func (q *Queue) fitsLocked(n int) bool {
-	held := len(q.items) - q.head
-	if q.writing {
-		held++
-	}
+	held := len(q.items) - q.head + q.writing
 	if held == 0 {
 		return true
 	}
@@ -290,21 +291,125 @@ func (q *Queue) run() {
 			}
 			return
 		}
-		m := q.pop()
-		q.writing = true
 		q.mu.Unlock()
-
-		err := q.write(m)
-
-		q.mu.Lock()
-		q.writing = false
-		q.bytes -= m.size()
-		q.wakeLocked()
-		if err != nil {
-			q.stopLocked(err, errors.Is(err, context.DeadlineExceeded) && !q.c.isClosed())
-		}
-		q.mu.Unlock()
+		q.writeRun()
 	}
+}
+
+// A queueWrite is one message of a Queue's run (see Queue.writeRun), for
+// Conn.send.
+type queueWrite struct {
+	more  bool // another message follows: keep this one's frame in the buffer if it fits
+	wrote bool // set by send once a frame went out rather than into the buffer
+}
+
+// writeRun writes the waiting messages, in order, under one hold of the
+// connection's write and frame locks. While another message follows, each
+// is kept in the write buffer if it fits (frame.Writer.Hold), so a burst
+// leaves in one write per buffer-full rather than one per message. The
+// run ends after its first write, so that pongs, Close and other writers
+// wait for no more than one write.
+//
+// Over a transport with deadlines (every net.Conn), WriteTimeout is a
+// write deadline set for the run, which costs no allocation; otherwise it
+// is a context.
+func (q *Queue) writeRun() {
+	c, timeout := q.c, q.opts.WriteTimeout
+	ctx := context.Background()
+	deadline := timeout > 0 && c.dl != nil && c.tryLockWrites()
+	var err error
+	if !deadline {
+		if timeout > 0 {
+			var cancel context.CancelFunc
+			ctx, cancel = context.WithTimeout(ctx, timeout)
+			defer cancel()
+		}
+		err = c.lockWrites(ctx)
+	}
+	taken := 0
+	if err == nil {
+		taken, err = q.writeLocked(ctx, deadline)
+	}
+
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.writing = 0
+	q.bytes -= taken
+	q.wakeLocked()
+	if err != nil {
+		timedOut := ctx.Err() != nil || errors.Is(err, os.ErrDeadlineExceeded)
+		if timedOut {
+			if !errors.Is(err, context.DeadlineExceeded) {
+				err = fmt.Errorf("%w: %w", context.DeadlineExceeded, err)
+			}
+			err = fmt.Errorf("ws: queue: peer took over %v to take a message: %w", timeout, err)
+		}
+		q.stopLocked(err, timedOut && !c.isClosed())
+	}
+}
+
+// writeLocked is writeRun's part under the connection's locks, which it
+// gives up. It returns the payload bytes it took from the queue.
+func (q *Queue) writeLocked(ctx context.Context, deadline bool) (taken int, err error) {
+	c := q.c
+	if deadline {
+		c.dl.SetWriteDeadline(time.Now().Add(q.opts.WriteTimeout))
+	}
+	var qw queueWrite
+	q.mu.Lock()
+	for err == nil && !qw.wrote && q.err == nil && q.head < len(q.items) {
+		m := q.pop()
+		q.writing++
+		taken += m.size()
+		qw.more = q.head < len(q.items)
+		q.mu.Unlock()
+		err = c.writeQueued(ctx, m, &qw)
+		q.mu.Lock()
+	}
+	q.mu.Unlock()
+	if err == nil && c.fw.Held() > 0 {
+		// The queue stopped behind a message it kept: that message
+		// goes out as one being written.
+		c.flushHeld(ctx)
+	}
+	if err == nil && c.pongDue.Load() {
+		c.flushPong(ctx) // within the deadline too
+	}
+	if deadline {
+		c.dl.SetWriteDeadline(time.Time{})
+	}
+	c.releaseFrame(ctx)
+	<-c.writeSem
+	return taken, err
+}
+
+// tryLockWrites takes the write and frame locks if both are free at once.
+func (c *Conn) tryLockWrites() bool {
+	select {
+	case c.writeSem <- struct{}{}:
+	default:
+		return false
+	}
+	select {
+	case c.frameSem <- struct{}{}:
+		return true
+	default:
+		<-c.writeSem
+		return false
+	}
+}
+
+// lockWrites takes the write and frame locks, giving up when ctx is done
+// or the connection closes.
+func (c *Conn) lockWrites(ctx context.Context) error {
+	if err := c.acquire(ctx, c.writeSem); err != nil {
+		return err
+	}
+	if err := c.acquire(ctx, c.frameSem); err != nil {
+		<-c.writeSem
+		return err
+	}
+	return nil
 }
 
 // pop takes the oldest message. The caller holds mu.
@@ -328,23 +433,17 @@ func (q *Queue) pop() queued {
 	return m
 }
 
-// write writes one message within WriteTimeout.
-func (q *Queue) write(m queued) error {
-	ctx := context.Background()
-	if q.opts.WriteTimeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, q.opts.WriteTimeout)
-		defer cancel()
-	}
-	var err error
+// writeQueued writes m for a Queue's run, as Write or WritePrepared
+// would; the caller holds the write and frame locks.
+func (c *Conn) writeQueued(ctx context.Context, m queued, qw *queueWrite) error {
 	if m.pm != nil {
-		err = q.c.WritePrepared(ctx, m.pm)
-	} else {
-		err = q.c.Write(ctx, m.typ, m.p)
+		err := c.writePrepared(ctx, m.pm, qw)
+		c.stats.wrote(len(m.pm.data), true, err)
+		return err
 	}
-	if err != nil && ctx.Err() != nil {
-		return fmt.Errorf("ws: queue: peer took over %v to take a message: %w", q.opts.WriteTimeout, err)
-	}
+	op, _ := m.typ.opcode()
+	err := c.writeMessage(ctx, op, m.p, qw)
+	c.stats.wrote(len(m.p), true, err)
 	return err
 }
 
@@ -394,7 +493,7 @@ func (q *Queue) Flush(ctx context.Context) error {
 		if q.err != nil {
 			return q.err
 		}
-		if q.head == len(q.items) && !q.writing {
+		if q.head == len(q.items) && q.writing == 0 {
 			return nil
 		}
 		if q.c.isClosed() {
@@ -407,8 +506,8 @@ func (q *Queue) Flush(ctx context.Context) error {
 }
 
 // Close stops the queue: Send returns ErrQueueClosed from now on, and the
-// messages waiting are discarded. A message being written is finished,
-// within WriteTimeout. Close leaves the connection open and does not
+// messages waiting are discarded. The messages being written are
+// finished, within WriteTimeout. Close leaves the connection open and does not
 // wait: Done is closed when the queue's goroutine has ended. Call Flush
 // first to send what is queued. Closing a stopped queue does nothing.
 func (q *Queue) Close() {

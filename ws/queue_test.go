@@ -69,14 +69,17 @@ func stalled(t *testing.T, opts *ws.QueueOptions) (*ws.Conn, *rawPeer, *ws.Queue
 	return c, peer, ws.NewQueue(c, opts)
 }
 
-// fill sends messages of the given sizes, each of which must fit, and
-// waits until the queue's goroutine is blocked writing the first.
+// fill sends messages of the given sizes, each of which must fit: the
+// first alone, waiting until the queue's goroutine is blocked writing it,
+// so that the rest wait behind it rather than join its write.
 func fill(t *testing.T, q *ws.Queue, sizes ...int) {
 	t.Helper()
 	for i, n := range sizes {
 		require.NoError(t, q.Send(t.Context(), ws.MessageBinary, binaryOfSize(n)), "message %d", i)
+		if i == 0 {
+			synctest.Wait()
+		}
 	}
-	synctest.Wait()
 }
 
 // TestQueueDrop fills a queue whose peer does not read: a message that
@@ -364,4 +367,111 @@ func (g *gateConn) Read([]byte) (int, error) {
 func (g *gateConn) Close() error {
 	g.closeOnce.Do(func() { close(g.closed) })
 	return nil
+}
+
+// TestQueueBatches queues a burst behind a write the peer does not take:
+// once it does, the burst leaves in a few writes, not one per message,
+// byte for byte as each message alone, in order. Prepared messages, a
+// message too large for the buffer and an empty one are among them.
+func TestQueueBatches(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		a, b := net.Pipe()
+		cc := &countingConn{Conn: a}
+		c := ws.NewConn(cc, nil)
+		defer c.CloseNow()
+		defer b.Close()
+		q := ws.NewQueue(c, nil)
+
+		require.NoError(t, q.Send(t.Context(), ws.MessageText, []byte("first")))
+		synctest.Wait() // the queue's goroutine is blocked writing it
+		want := wireFrame(0x81, []byte("first"))
+		const n = 200
+		for i := range n {
+			p := fmt.Appendf(nil, "message %d", i)
+			switch {
+			case i%3 == 0:
+				pm, err := ws.NewPreparedMessage(ws.MessageBinary, p)
+				require.NoError(t, err)
+				require.NoError(t, q.SendPrepared(t.Context(), pm))
+				want += wireFrame(0x82, p)
+			case i == 100:
+				p = binaryOfSize(10 << 10)
+				require.NoError(t, q.Send(t.Context(), ws.MessageBinary, p))
+				want += wireFrame(0x82, p)
+			case i == 101:
+				require.NoError(t, q.Send(t.Context(), ws.MessageText, nil))
+				want += wireFrame(0x81, nil)
+			default:
+				require.NoError(t, q.Send(t.Context(), ws.MessageText, p))
+				want += wireFrame(0x81, p)
+			}
+		}
+		assert.Equal(t, int32(1), cc.writes.Load())
+
+		got := make([]byte, len(want))
+		_, err := io.ReadFull(b, got)
+		require.NoError(t, err)
+		require.NoError(t, q.Flush(t.Context()))
+		assert.Equal(t, want, string(got))
+		// 200 messages of some 12 bytes fill a 4 KiB buffer less than
+		// once, but the large one, written from its own slice, costs a
+		// write of its own (net.Pipe has no writev) and ends the run.
+		assert.LessOrEqual(t, cc.writes.Load(), int32(6), "%d messages took %d writes", n+1, cc.writes.Load())
+		assert.Zero(t, q.Buffered())
+		assert.NoError(t, q.Err())
+	})
+}
+
+// TestQueueWriteTimeoutInBatch has a peer stop reading in the middle of a
+// burst: the write that carries a run of messages times out, and the peer
+// gets the messages before that run's last, then the close frame.
+func TestQueueWriteTimeoutInBatch(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		_, peer, q := stalled(t, &ws.QueueOptions{WriteTimeout: time.Second})
+		fill(t, q, 1, 2, 3, 4)
+		f := peer.next(t) // the write of the first completes
+		require.Len(t, f.payload, 1)
+		// Now 2, 3 and 4 leave in one write that the peer does not take.
+		assert.ErrorIs(t, q.Flush(t.Context()), context.DeadlineExceeded)
+		assert.ErrorIs(t, q.Err(), context.DeadlineExceeded)
+		for _, n := range []int{2, 3} {
+			f = peer.next(t)
+			require.Equal(t, opBinary, f.op)
+			assert.Len(t, f.payload, n)
+		}
+		f = peer.next(t)
+		require.Equal(t, opClose, f.op, "4 was the write that timed out")
+		assert.Equal(t, closePayload(uint16(ws.StatusTryAgainLater), "too slow"), string(f.payload))
+		<-q.Done()
+		assert.Zero(t, q.Buffered())
+	})
+}
+
+// TestQueueAllocs checks that a burst of prepared messages costs no
+// allocation per message, over TCP, where the write timeout is a
+// deadline on the socket: what remains per burst is the queue's goroutine
+// and Flush's wait.
+func TestQueueAllocs(t *testing.T) {
+	c, peer := tcpPeer(t, nil)
+	discard(t, peer)
+	q := ws.NewQueue(c, nil)
+	pm, err := ws.NewPreparedMessage(ws.MessageBinary, binaryOfSize(128))
+	require.NoError(t, err)
+	ctx := context.Background()
+	const burst = 32
+	allocs := testing.AllocsPerRun(100, func() {
+		for range burst {
+			if serr := q.SendPrepared(ctx, pm); serr != nil {
+				err = serr
+			}
+		}
+		if ferr := q.Flush(ctx); ferr != nil {
+			err = ferr
+		}
+	})
+	require.NoError(t, err)
+	t.Logf("%.1f allocations per burst of %d", allocs, burst)
+	assert.LessOrEqual(t, allocs, 4.0+poolSlack)
 }

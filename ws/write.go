@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"sync"
 
 	"github.com/ab7c482b/websocket/frame"
@@ -40,14 +41,18 @@ func (c *Conn) Write(ctx context.Context, typ MessageType, p []byte) error {
 		return err
 	}
 	defer func() { <-c.writeSem }()
-	var err error
-	if c.compressing(len(p)) {
-		err = c.writeCompressed(ctx, op, p)
-	} else {
-		err = c.writeFrame(ctx, frame.Header{Fin: true, Opcode: op}, p)
-	}
+	err := c.writeMessage(ctx, op, p, nil)
 	c.stats.wrote(len(p), true, err)
 	return err
+}
+
+// writeMessage sends p as one message, compressed if it should be; the
+// caller holds writeSem, and qw is as for send.
+func (c *Conn) writeMessage(ctx context.Context, op frame.Opcode, p []byte, qw *queueWrite) error {
+	if c.compressing(len(p)) {
+		return c.writeCompressed(ctx, op, p, qw)
+	}
+	return c.send(ctx, frame.Header{Fin: true, Opcode: op}, p, nil, false, qw)
 }
 
 // Writer returns a writer for one message of type typ, sent as a run of
@@ -261,22 +266,26 @@ func (w *messageWriter) WriteFrame(h frame.Header, p []byte) error {
 
 // writeFrame sends one frame, taking the frame lock.
 func (c *Conn) writeFrame(ctx context.Context, h frame.Header, p []byte) error {
-	return c.send(ctx, h, p, nil, false)
+	return c.send(ctx, h, p, nil, false, nil)
 }
 
 // WriteFrameParts sends one fragment of a followed by b, for the
 // frame.MessageWriter: its buffer and the write that overflowed it.
 func (w *messageWriter) WriteFrameParts(h frame.Header, a, b []byte) error {
-	return w.c.send(w.ctx, h, a, b, false)
+	return w.c.send(w.ctx, h, a, b, false, nil)
 }
 
 // send writes one frame under the frame lock: h with payload p, or, if
-// encoded is set, p as a frame already encoded for this connection.
-func (c *Conn) send(ctx context.Context, h frame.Header, p, p2 []byte, encoded bool) error {
-	if err := c.acquire(ctx, c.frameSem); err != nil {
-		return err
+// encoded is set, p as a frame already encoded for this connection. qw is
+// nil except for a Queue's goroutine, which holds the frame lock already
+// (see Queue.writeRun).
+func (c *Conn) send(ctx context.Context, h frame.Header, p, p2 []byte, encoded bool, qw *queueWrite) error {
+	if qw == nil {
+		if err := c.acquire(ctx, c.frameSem); err != nil {
+			return err
+		}
+		defer c.releaseFrame(ctx)
 	}
-	defer c.releaseFrame(ctx)
 	if c.closeSent {
 		// RFC 6455 §5.5.1: nothing follows a close frame.
 		return errCloseSent
@@ -288,7 +297,12 @@ func (c *Conn) send(ctx context.Context, h frame.Header, p, p2 []byte, encoded b
 	if h.Opcode == frame.OpClose && !encoded {
 		c.closeSent = true
 	}
-	if !encoded && c.holding(h) && c.fw.Hold(h, p, p2) {
+	if qw != nil && qw.more && c.holdFrame(h, p, p2, encoded) {
+		// The queue's next frame, or its flush, carries it out before
+		// it gives up the frame lock.
+		return nil
+	}
+	if qw == nil && c.holding(h) && c.holdFrame(h, p, p2, encoded) {
 		// Kept in the buffer, no write: nothing for ctx to interrupt
 		// (see coalesce.go).
 		c.noteHeld()
@@ -302,13 +316,35 @@ func (c *Conn) send(ctx context.Context, h frame.Header, p, p2 []byte, encoded b
 		err = c.fw.WriteFrameParts(h, p, p2)
 	}
 	c.unwatch(stop, false)
+	if qw != nil {
+		qw.wrote = true
+	}
 	if err != nil {
-		c.heldOut.Store(false) // sent with the frame, or lost with the stream
-		return c.writeFailed(ctx, err)
+		// Sent with the frame, lost with the stream, or still held if
+		// nothing went out; for now, no CloseNow below may wait to
+		// flush them under the lock this call holds.
+		c.heldOut.Store(false)
+		if qw != nil && !c.fw.Broken() && errors.Is(err, os.ErrDeadlineExceeded) {
+			return err // the queue's deadline: nothing went out
+		}
+		err = c.writeFailed(ctx, err)
+		if qw == nil && !c.isClosed() {
+			c.noteHeld() // nothing went out: the next frame carries them
+		}
+		return err
 	}
 	c.noteHeld()
 	c.stats.sentFrame(h.Opcode, p)
 	return nil
+}
+
+// holdFrame keeps the frame in the write buffer if it fits; the caller holds
+// the frame lock.
+func (c *Conn) holdFrame(h frame.Header, p, p2 []byte, encoded bool) bool {
+	if encoded {
+		return c.fw.HoldEncoded(p)
+	}
+	return c.fw.Hold(h, p, p2)
 }
 
 // writeFailed decides what a write error means for the connection.
@@ -401,14 +437,16 @@ func (c *Conn) flushPong(ctx context.Context) bool {
 	stop := c.watch(ctx, false)
 	err := c.fw.WriteFrame(frame.Header{Fin: true, Opcode: frame.OpPong}, pb.out[:n])
 	c.unwatch(stop, false)
-	c.noteHeld() // the pong carried any held frames out, or they were lost
 	if err == nil {
+		c.noteHeld() // the pong carried any held frames out
 		return true
 	}
 	if ctxErr(ctx, err) == nil || c.fw.Broken() || c.isClosed() {
+		c.heldOut.Store(false) // CloseNow must not wait for the lock this holds
 		c.CloseNow()
 		return true
 	}
+	c.noteHeld() // nothing went out: any held frames wait still
 	c.pongMu.Lock()
 	if !c.pongDue.Load() {
 		c.pongN = copy(pb.due[:], pb.out[:n])

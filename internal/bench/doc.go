@@ -24,8 +24,9 @@
 // system, from /proc/PID/stat) and memory (VmRSS) are its own: the same
 // binary run again as "bench -serve NAME -addr 127.0.0.1:0". Ours is
 // examples/echo, built from the main module: the echo server the
-// library's users are told to write. Broadcasts use ws.PreparedMessage
-// from the bench binary's own "ours" server.
+// library's users are told to write. Broadcasts run in the bench binary's
+// own "ours" server as cmd/chat does: one ws.PreparedMessage per message,
+// offered to a ws.Queue per subscriber, whose goroutine writes it.
 //
 // One load generator drives them all. It writes the handshake and masked
 // client frames by hand, each frame masked once per payload size with a

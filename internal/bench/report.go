@@ -200,7 +200,7 @@ func writeMarkdown(w io.Writer, res *results) {
 		vs = append(vs, path+" "+v)
 	}
 	slices.Sort(vs)
-	fmt.Fprintf(w, "Peers: %s. ours: examples/echo (echo, idle, handshakes) and ws.PreparedMessage (broadcast); raw: TCP echo, no framing.\n\n", strings.Join(vs, ", "))
+	fmt.Fprintf(w, "Peers: %s. ours: examples/echo (echo, idle, handshakes) and ws.PreparedMessage through a ws.Queue per subscriber (broadcast); raw: TCP echo, no framing.\n\n", strings.Join(vs, ", "))
 
 	if len(res.Echo) > 0 {
 		var names []string

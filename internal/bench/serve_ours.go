@@ -8,13 +8,15 @@ import (
 	"github.com/ab7c482b/websocket/ws"
 )
 
-// oursServer is this library's broadcast subject: ws.Accept, and one
-// ws.PreparedMessage per broadcast written to every subscriber. Its echo
-// path mirrors examples/echo, which the echo matrix runs instead; the
-// compression suite runs it when examples/echo cannot choose a mode.
+// oursServer is this library's broadcast subject: ws.Accept, a ws.Queue
+// per subscriber (closing it as too slow if it falls a full queue behind,
+// as cmd/chat does), and one ws.PreparedMessage per broadcast offered to
+// every queue without waiting. Its echo path mirrors examples/echo, which
+// the echo matrix runs instead; the compression suite runs it when
+// examples/echo cannot choose a mode.
 type oursServer struct {
 	accept *ws.AcceptOptions
-	subs   hub[*ws.Conn]
+	subs   hub[*ws.Queue]
 }
 
 func newOursServer(comp string) backend {
@@ -39,8 +41,9 @@ func (s *oursServer) handle(w http.ResponseWriter, r *http.Request) {
 	}
 	defer c.CloseNow()
 	if r.URL.Path == subPath {
-		s.subs.add(c)
-		defer s.subs.remove(c)
+		q := ws.NewQueue(c, &ws.QueueOptions{Policy: ws.QueueClose})
+		s.subs.add(q)
+		defer s.subs.remove(q)
 		for {
 			if _, _, err := c.Read(background); err != nil {
 				return
@@ -72,8 +75,8 @@ func (s *oursServer) broadcast(p []byte) int {
 		panic(err) // a binary message is always valid
 	}
 	subs := s.subs.snapshot()
-	for _, c := range subs {
-		c.WritePrepared(background, pm) // a failed subscriber is dropped by its reader
+	for _, q := range subs {
+		q.SendPrepared(background, pm) // a failed subscriber is dropped by its reader
 	}
 	return len(subs)
 }

@@ -150,13 +150,17 @@ func TestRoomSlowConsumer(t *testing.T) {
 	const n = 50
 	r := newTestRoom(t, roomConfig{Queue: 8, WriteTimeout: time.Minute}, 100)
 
-	// slow never reads, not even its welcome, until the end.
-	slow := join(t, r, joinRequest{Name: "slow"})
+	// slow never reads, not even its welcome, until the end. fast sees
+	// each of the others join, so that both are members before the
+	// messages start: one that joined later would take them as its
+	// backlog, which its queue has room for.
 	fast := join(t, r, joinRequest{Name: "fast"})
 	fast.welcome()
+	slow := join(t, r, joinRequest{Name: "slow"})
+	require.Equal(t, "slow", fast.readType(typeJoin).Name)
 	other := join(t, r, joinRequest{Name: "other"})
 	other.welcome()
-	fast.readType(typeJoin)
+	require.Equal(t, "other", fast.readType(typeJoin).Name)
 
 	// fast sends each message when fast and other have received the one
 	// before, so that neither falls behind: only slow does.
@@ -175,6 +179,13 @@ func TestRoomSlowConsumer(t *testing.T) {
 					break
 				}
 			}
+		}
+	}
+	// slow fell behind within its queue's 8 messages; the news of its
+	// leaving, published by its own goroutine, may still be on its way.
+	for _, p := range []*peer{fast, other} {
+		for left[p].Type != typeLeave {
+			left[p] = p.readType(typeLeave)
 		}
 	}
 	want := make([]string, n)

@@ -42,6 +42,7 @@ func TestWritePongFlushHonoursContext(t *testing.T) {
 				// The reader takes the ping while the Write holds the
 				// lock, so the pong waits for the Write to let go.
 				peer.send(t, []byte(ping))
+				synctest.Wait() // the reader has queued the pong
 				f := peer.next(t)
 				assert.Equal(t, rawFrame{fin: true, op: opBinary, masked: client, payload: msg}, f)
 				// The peer reads no more: the pong cannot go out.

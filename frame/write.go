@@ -9,8 +9,10 @@ import (
 	"sync"
 )
 
-// DefaultBufferSize is the size of a Writer's buffer when Reset is given 0.
-const DefaultBufferSize = 4096
+// DefaultBufferSize is the size of a Writer's buffer when Reset is given
+// 0. The buffer is borrowed from a pool while a frame is written, so its
+// size costs an idle connection nothing.
+const DefaultBufferSize = 16 << 10
 
 // A Writer writes frames to a stream. As a client's writer it masks every
 // frame with a fresh key from a ChaCha8 stream seeded by crypto/rand

@@ -65,32 +65,29 @@ func Accept(w http.ResponseWriter, r *http.Request, opts *AcceptOptions) (*Conn,
 	if err != nil {
 		return nil, err
 	}
-	br, fl := rebuffer(res.Reader, res.Conn, o.ReadBufferSize)
+	fl := rebuffer(res.Reader, res.Conn)
 	return NewConn(res.Conn, &ConnOptions{
 		Config:      o.Config,
 		Subprotocol: res.Subprotocol,
-		Reader:      br,
 		Extensions:  res.Extensions,
 		flusher:     fl,
 	}), nil
 }
 
-// rebuffer returns a reader of our own size straight over conn, carrying
-// over whatever the handshake's reader had buffered. The handshake's reader
-// may sit on layers (net/http's connection reader, a header size limit)
-// that would cost on every read for the life of the connection.
+// rebuffer returns the source of a read buffer of our own straight over
+// conn, carrying over whatever the handshake's reader had buffered. The
+// handshake's reader may sit on layers (net/http's connection reader, a
+// header size limit) that would cost on every read for the life of the
+// connection; NewConn makes the buffer.
 //
-// The reader reads through a readFlusher, which sends the replies a Conn
-// holds back while more of the peer's messages wait (see Conn.send)
-// before it waits for more.
-func rebuffer(br *bufio.Reader, conn net.Conn, size int) (*bufio.Reader, *readFlusher) {
-	if size <= 0 {
-		size = DefaultBufferSize
-	}
+// The source is a readFlusher, which sends the replies a Conn holds back
+// while more of the peer's messages wait (see Conn.send) before it waits
+// for more.
+func rebuffer(br *bufio.Reader, conn net.Conn) *readFlusher {
 	fl := &readFlusher{r: conn}
 	if n := br.Buffered(); n > 0 {
 		early, _ := br.Peek(n)
 		fl.r = io.MultiReader(bytes.NewReader(bytes.Clone(early)), conn)
 	}
-	return bufio.NewReaderSize(fl, size), fl
+	return fl
 }

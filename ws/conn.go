@@ -21,8 +21,15 @@ const (
 	// Autobahn's largest cases and far below what a server can afford per
 	// connection.
 	DefaultReadLimit = 16 << 20
-	// DefaultBufferSize is the size of the read and write buffers.
-	DefaultBufferSize = 4096
+	// DefaultBufferSize is the size of the write buffer, and of the read
+	// buffer of a connection that gives it back between messages (see
+	// Config.ReadBufferSize). Each is in use only while the connection
+	// reads or writes, so a large one costs an idle connection nothing
+	// and lets a burst of messages through in few system calls.
+	DefaultBufferSize = 16 << 10
+	// DefaultHeldBufferSize is the size of the read buffer of a
+	// connection that holds it for its whole life.
+	DefaultHeldBufferSize = 4 << 10
 	// DefaultCloseTimeout bounds the closing handshake.
 	DefaultCloseTimeout = 5 * time.Second
 )
@@ -43,8 +50,12 @@ type Config struct {
 	// the time to read a message does.
 	MaxFragments int
 	// ReadBufferSize and WriteBufferSize size the connection's buffers.
-	// Zero means DefaultBufferSize (or, for reading after Accept, the
-	// buffer net/http already holds).
+	// Write buffers come from a pool while a frame or message is written.
+	// A connection directly over a *net.TCPConn or *net.UnixConn (on
+	// Linux) gives its read buffer back to a pool between messages, when
+	// it has read all it was sent; any other holds it for its whole life.
+	// Zero means DefaultBufferSize, or DefaultHeldBufferSize for a read
+	// buffer that is held.
 	ReadBufferSize, WriteBufferSize int
 	// CloseTimeout bounds how long Close waits for the peer's close
 	// frame. Zero means DefaultCloseTimeout.
@@ -223,9 +234,6 @@ func NewConn(rwc io.ReadWriteCloser, opts *ConnOptions) *Conn {
 	if cfg.ReadLimit == 0 {
 		cfg.ReadLimit = DefaultReadLimit
 	}
-	if cfg.ReadBufferSize <= 0 {
-		cfg.ReadBufferSize = DefaultBufferSize
-	}
 	if cfg.WriteBufferSize <= 0 {
 		cfg.WriteBufferSize = DefaultBufferSize
 	}
@@ -249,12 +257,11 @@ func NewConn(rwc io.ReadWriteCloser, opts *ConnOptions) *Conn {
 	c.dl, _ = rwc.(deadliner)
 	c.br, c.flusher = o.Reader, o.flusher
 	if c.br == nil {
-		c.flusher = &readFlusher{r: rwc}
-		c.br = bufio.NewReaderSize(c.flusher, cfg.ReadBufferSize)
-	}
-	if c.flusher != nil {
+		if c.flusher == nil {
+			c.flusher = &readFlusher{r: rwc}
+		}
 		c.flusher.c = c
-		c.setupIdle(cfg.ReadBufferSize)
+		c.br = c.readBuffer(o.ReadBufferSize)
 	}
 	c.limit.Store(cfg.ReadLimit)
 	c.mr = frame.MessageReader{

@@ -73,12 +73,11 @@ func Dial(ctx context.Context, url string, opts *DialOptions) (*Conn, *http.Resp
 		res.Conn.Close()
 		return nil, resp, &handshake.Error{Reason: err.Error()}
 	}
-	br, fl := rebuffer(res.Reader, res.Conn, o.ReadBufferSize)
+	fl := rebuffer(res.Reader, res.Conn)
 	return NewConn(res.Conn, &ConnOptions{
 		Config:      o.Config,
 		Client:      true,
 		Subprotocol: res.Subprotocol,
-		Reader:      br,
 		Extensions:  res.Extensions,
 		flusher:     fl,
 	}), resp, nil

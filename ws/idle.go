@@ -58,25 +58,46 @@ func poolFor(pools *sync.Map, size int, mk func() any) *sync.Pool {
 	return p.(*sync.Pool)
 }
 
-// setupIdle lets c give its read buffer back while idle, if its reader is
-// its own and the transport has a descriptor to wait on.
-func (c *Conn) setupIdle(size int) {
+// readBuffer makes c's read buffer over c.flusher, of size bytes or the
+// default: one that c gives back while idle, if c is directly over a
+// socket of the standard library, comes from the pool it will go back to.
+func (c *Conn) readBuffer(size int) *bufio.Reader {
+	w := newIdler(c.flusher.r, size)
+	if w == nil {
+		if size <= 0 {
+			size = DefaultHeldBufferSize
+		}
+		return bufio.NewReaderSize(c.flusher, size)
+	}
+	c.idle = w
+	br := w.bufs.Get().(*bufio.Reader)
+	br.Reset(c.flusher)
+	return br
+}
+
+// newIdler returns an idler for a Conn reading from src with a buffer of
+// size bytes (0 for DefaultBufferSize), or nil if src is not a socket it
+// can wait on.
+func newIdler(src io.Reader, size int) *idler {
 	// Only the standard library's own sockets: a wrapper that embeds one
 	// (counting bytes, stripping a PROXY header) offers SyscallConn too,
 	// but reading its descriptor directly would bypass its Read.
 	var sc syscall.Conn
-	switch conn := c.flusher.r.(type) {
+	switch conn := src.(type) {
 	case *net.TCPConn:
 		sc = conn
 	case *net.UnixConn:
 		sc = conn
 	}
 	if sc == nil || !canWaitIdle {
-		return
+		return nil
 	}
 	raw, err := sc.SyscallConn()
 	if err != nil {
-		return
+		return nil
+	}
+	if size <= 0 {
+		size = DefaultBufferSize
 	}
 	w := &idler{
 		raw:   raw,
@@ -84,9 +105,9 @@ func (c *Conn) setupIdle(size int) {
 		lands: poolFor(&landPools, size, func() any { b := make([]byte, size); return &b }),
 		shell: new(bufio.Reader),
 	}
-	w.conn, _ = c.flusher.r.(net.Conn)
+	w.conn, _ = src.(net.Conn)
 	w.ready = w.readable
-	c.idle = w
+	return w
 }
 
 // awaitInput waits, with the read buffer given back, until the peer's

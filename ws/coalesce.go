@@ -3,7 +3,6 @@ package ws
 import (
 	"context"
 	"io"
-	"sync"
 	"time"
 
 	"github.com/ab7c482b/websocket/frame"
@@ -33,11 +32,11 @@ type readFlusher struct {
 	r    io.Reader
 	full bool // the last read filled the buffer: more input may wait
 
-	// What an idle wait read (see idle.go), for the next Read.
+	// What an idle wait read (see idle.go), for the next Read: pending
+	// of the pooled land, or pendErr.
 	land    *[]byte
 	pending []byte
 	pendErr error
-	lands   *sync.Pool
 }
 
 func (f *readFlusher) Read(p []byte) (int, error) {

@@ -30,7 +30,8 @@ import (
 // idler waits for a Conn's transport to be readable.
 type idler struct {
 	raw   syscall.RawConn
-	conn  net.Conn              // for the addresses in errors, or nil
+	conn  net.Conn              // the socket, for the addresses in errors
+	fl    *readFlusher          // where what the wait read goes
 	bufs  *sync.Pool            // *bufio.Reader of the Conn's buffer size
 	lands *sync.Pool            // *[]byte of the same size, for reads while waiting
 	ready func(fd uintptr) bool // readable, bound once
@@ -40,11 +41,6 @@ type idler struct {
 	// the buffer moves in and out of that reader, not the reader itself.
 	// It is nil while the buffer is away.
 	shell *bufio.Reader
-
-	// What the wait's read got: landed[:n] of land, or err.
-	land *[]byte
-	n    int
-	err  error
 }
 
 // bufPools and landPools hold a pool per buffer size.
@@ -62,7 +58,7 @@ func poolFor(pools *sync.Map, size int, mk func() any) *sync.Pool {
 // default: one that c gives back while idle, if c is directly over a
 // socket of the standard library, comes from the pool it will go back to.
 func (c *Conn) readBuffer(size int) *bufio.Reader {
-	w := newIdler(c.flusher.r, size)
+	w := newIdler(c.flusher, size)
 	if w == nil {
 		if size <= 0 {
 			size = DefaultHeldBufferSize
@@ -75,24 +71,27 @@ func (c *Conn) readBuffer(size int) *bufio.Reader {
 	return br
 }
 
-// newIdler returns an idler for a Conn reading from src with a buffer of
-// size bytes (0 for DefaultBufferSize), or nil if src is not a socket it
-// can wait on.
-func newIdler(src io.Reader, size int) *idler {
+// newIdler returns an idler for a Conn reading through fl with a buffer of
+// size bytes (0 for DefaultBufferSize), or nil if fl does not read
+// straight from a socket it can wait on.
+func newIdler(fl *readFlusher, size int) *idler {
 	// Only the standard library's own sockets: a wrapper that embeds one
 	// (counting bytes, stripping a PROXY header) offers SyscallConn too,
 	// but reading its descriptor directly would bypass its Read.
-	var sc syscall.Conn
-	switch conn := src.(type) {
-	case *net.TCPConn:
-		sc = conn
-	case *net.UnixConn:
-		sc = conn
+	var conn interface {
+		net.Conn
+		syscall.Conn
 	}
-	if sc == nil || !canWaitIdle {
+	switch c := fl.r.(type) {
+	case *net.TCPConn:
+		conn = c
+	case *net.UnixConn:
+		conn = c
+	}
+	if conn == nil || !canWaitIdle {
 		return nil
 	}
-	raw, err := sc.SyscallConn()
+	raw, err := conn.SyscallConn()
 	if err != nil {
 		return nil
 	}
@@ -101,11 +100,12 @@ func newIdler(src io.Reader, size int) *idler {
 	}
 	w := &idler{
 		raw:   raw,
+		conn:  conn,
+		fl:    fl,
 		bufs:  poolFor(&bufPools, size, func() any { return bufio.NewReaderSize(nil, size) }),
 		lands: poolFor(&landPools, size, func() any { b := make([]byte, size); return &b }),
 		shell: new(bufio.Reader),
 	}
-	w.conn, _ = src.(net.Conn)
 	w.ready = w.readable
 	return w
 }
@@ -123,11 +123,7 @@ func (c *Conn) awaitInput() error {
 	w.stash(c.br)
 	err := w.raw.Read(w.ready)
 	w.unstash(c.br, c.flusher)
-	if err != nil {
-		return err
-	}
-	c.flusher.landed(w)
-	return nil
+	return err
 }
 
 // stash moves br's buffer to the pool, leaving br empty. It allocates
@@ -154,8 +150,9 @@ func (w *idler) unstash(br *bufio.Reader, src io.Reader) {
 }
 
 // readable is the RawConn.Read callback: it reads what has arrived into a
-// landing buffer and reports true, or reports false to wait when nothing
-// has. The end of the stream and errors are kept for the reader to find.
+// landing buffer, which the flusher's next Read returns, and reports
+// true, or reports false to wait when nothing has. The end of the stream
+// and errors are kept for the reader to find.
 func (w *idler) readable(fd uintptr) bool {
 	land := w.lands.Get().(*[]byte)
 	n, err := readFD(fd, *land)
@@ -163,26 +160,16 @@ func (w *idler) readable(fd uintptr) bool {
 		w.lands.Put(land)
 		return false
 	}
-	w.land, w.n, w.err = land, n, nil
+	fl := w.fl
+	fl.land, fl.pending, fl.pendErr = land, (*land)[:n], nil
 	switch {
 	case err != nil:
-		w.err = os.NewSyscallError("read", err)
-		if w.conn != nil {
-			w.err = &net.OpError{Op: "read", Net: w.conn.LocalAddr().Network(),
-				Source: w.conn.LocalAddr(), Addr: w.conn.RemoteAddr(), Err: w.err}
-		}
-		w.n = 0
+		fl.pendErr = &net.OpError{Op: "read", Net: w.conn.LocalAddr().Network(),
+			Source: w.conn.LocalAddr(), Addr: w.conn.RemoteAddr(), Err: os.NewSyscallError("read", err)}
 	case n == 0:
-		w.err = io.EOF
+		fl.pendErr = io.EOF
 	}
 	return true
-}
-
-// landed takes what an idle wait read: the next Read returns it.
-func (f *readFlusher) landed(w *idler) {
-	f.land, f.pending, f.pendErr = w.land, (*w.land)[:w.n], w.err
-	f.lands = w.lands
-	w.land = nil
 }
 
 // readLanded returns what an idle wait read, and gives its buffer back.
@@ -193,7 +180,7 @@ func (f *readFlusher) readLanded(p []byte) (int, error) {
 		return n, nil
 	}
 	err := f.pendErr
-	f.lands.Put(f.land)
+	f.c.idle.lands.Put(f.land)
 	f.land, f.pending, f.pendErr = nil, nil, nil
 	f.full = n == len(p)
 	if n > 0 && err == io.EOF {

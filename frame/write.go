@@ -362,15 +362,7 @@ func (mw *MessageWriter) Flush() error {
 }
 
 // Close sends what is buffered as the final frame of the message.
-func (mw *MessageWriter) Close() error {
-	if mw.closed {
-		return errWriterClosed
-	}
-	mw.closed = true
-	err := mw.send(mw.buf, true)
-	mw.buf = mw.buf[:0]
-	return err
-}
+func (mw *MessageWriter) Close() error { return mw.CloseWith(nil) }
 
 // CloseWith sends what is buffered followed by p as the final frame of
 // the message, in one vectored write to a PartsWriter: Write(p) and Close

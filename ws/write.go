@@ -131,10 +131,8 @@ func (w *messageWriter) adopt(buf *copyBuf, n int) bool {
 // sendLast passes the adopted last piece on as ordinary data, when more
 // follows it.
 func (w *messageWriter) sendLast() error {
-	buf, n := w.lastBuf, w.lastN
-	w.lastBuf = nil
-	_, err := w.m.Write(buf[:n])
-	copyBufs.Put(buf)
+	_, err := w.m.Write(w.lastBuf[:w.lastN]) // copies it
+	w.releaseLast()
 	if err != nil {
 		return w.failed(err)
 	}

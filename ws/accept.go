@@ -65,7 +65,7 @@ func Accept(w http.ResponseWriter, r *http.Request, opts *AcceptOptions) (*Conn,
 	if err != nil {
 		return nil, err
 	}
-	fl := rebuffer(res.Reader, res.Conn)
+	fl := handshakeSource(res.Reader, res.Conn)
 	return NewConn(res.Conn, &ConnOptions{
 		Config:      o.Config,
 		Subprotocol: res.Subprotocol,
@@ -74,16 +74,16 @@ func Accept(w http.ResponseWriter, r *http.Request, opts *AcceptOptions) (*Conn,
 	}), nil
 }
 
-// rebuffer returns the source of a read buffer of our own straight over
-// conn, carrying over whatever the handshake's reader had buffered. The
-// handshake's reader may sit on layers (net/http's connection reader, a
-// header size limit) that would cost on every read for the life of the
-// connection; NewConn makes the buffer.
+// handshakeSource returns what a Conn's read buffer reads from after the
+// handshake: conn itself, after whatever the handshake's reader had
+// buffered. The handshake's reader may sit on layers (net/http's
+// connection reader, a header size limit) that would cost on every read
+// for the life of the connection; NewConn makes the buffer.
 //
 // The source is a readFlusher, which sends the replies a Conn holds back
 // while more of the peer's messages wait (see Conn.send) before it waits
 // for more.
-func rebuffer(br *bufio.Reader, conn net.Conn) *readFlusher {
+func handshakeSource(br *bufio.Reader, conn net.Conn) *readFlusher {
 	fl := &readFlusher{r: conn}
 	if n := br.Buffered(); n > 0 {
 		early, _ := br.Peek(n)

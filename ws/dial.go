@@ -73,7 +73,7 @@ func Dial(ctx context.Context, url string, opts *DialOptions) (*Conn, *http.Resp
 		res.Conn.Close()
 		return nil, resp, &handshake.Error{Reason: err.Error()}
 	}
-	fl := rebuffer(res.Reader, res.Conn)
+	fl := handshakeSource(res.Reader, res.Conn)
 	return NewConn(res.Conn, &ConnOptions{
 		Config:      o.Config,
 		Client:      true,

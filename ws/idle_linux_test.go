@@ -16,7 +16,7 @@ import (
 // TestIdleConnHeap opens idle connections over TCP, each with a goroutine
 // waiting in Reader, and checks what they hold on the heap: about 4.7 KiB
 // a connection (the Conn and both sockets), which a read buffer held while
-// waiting would take past 8 KiB.
+// waiting (DefaultBufferSize, 16 KiB) would take past 20 KiB.
 func TestIdleConnHeap(t *testing.T) {
 	checkGoroutines(t)
 	const conns = 300

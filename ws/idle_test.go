@@ -67,8 +67,11 @@ func TestIdleWait(t *testing.T) {
 	t.Run("a burst larger than the buffer", func(t *testing.T) {
 		checkGoroutines(t)
 		c, peer := tcpPeer(t, nil)
-		go peer.Write(batch(2000)) // about 14 KiB, several buffers' worth
-		for i := range 2000 {
+		const n = 8000
+		burst := batch(n)
+		require.Greater(t, len(burst), 4*ws.DefaultBufferSize, "several buffers' worth")
+		go peer.Write(burst)
+		for i := range n {
 			_, p, err := c.Read(t.Context())
 			require.NoError(t, err)
 			require.Equal(t, fmt.Sprint(i), string(p))

@@ -396,7 +396,7 @@ func TestQueueBatches(t *testing.T) {
 				require.NoError(t, q.SendPrepared(t.Context(), pm))
 				want += wireFrame(0x82, p)
 			case i == 100:
-				p = binaryOfSize(10 << 10)
+				p = binaryOfSize(ws.DefaultBufferSize + 1<<10) // too large to hold
 				require.NoError(t, q.Send(t.Context(), ws.MessageBinary, p))
 				want += wireFrame(0x82, p)
 			case i == 101:
@@ -414,9 +414,9 @@ func TestQueueBatches(t *testing.T) {
 		require.NoError(t, err)
 		require.NoError(t, q.Flush(t.Context()))
 		assert.Equal(t, want, string(got))
-		// 200 messages of some 12 bytes fill a 4 KiB buffer less than
-		// once, but the large one, written from its own slice, costs a
-		// write of its own (net.Pipe has no writev) and ends the run.
+		// 200 messages of some 12 bytes fill the buffer less than once,
+		// but the large one, written from its own slice, costs a write of
+		// its own (net.Pipe has no writev) and ends the run.
 		assert.LessOrEqual(t, cc.writes.Load(), int32(6), "%d messages took %d writes", n+1, cc.writes.Load())
 		assert.Zero(t, q.Buffered())
 		assert.NoError(t, q.Err())
